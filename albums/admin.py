@@ -1,0 +1,69 @@
+"""Admin for albums, photos and the upload log (with the re-process action)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from albums import services
+from albums.models import Album, Photo, Upload
+from jobs.admin import AccountScopedAdmin
+
+
+@admin.register(Album)
+class AlbumAdmin(AccountScopedAdmin):
+    account_path = "job__account"
+    list_display = ["name", "job", "individuals", "group", "created_at"]
+    list_filter = ["job__account", "job__status"]
+    search_fields = ["name", "job__internal_name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_individuals=Count("photos", filter=Q(photos__section="individuals")),
+                n_group=Count("photos", filter=Q(photos__section="group")),
+            )
+        )
+
+    @admin.display(ordering="n_individuals")
+    def individuals(self, obj: Any) -> int:
+        return obj.n_individuals
+
+    @admin.display(ordering="n_group")
+    def group(self, obj: Any) -> int:
+        return obj.n_group
+
+
+@admin.register(Photo)
+class PhotoAdmin(AccountScopedAdmin):
+    account_path = "album__job__account"
+    list_display = ["thumb", "filename", "album", "section", "width", "height", "taken_at", "camera_model"]
+    list_filter = ["section", "album__job__account", "album__job"]
+    search_fields = ["filename", "album__name", "sha256"]
+    readonly_fields = [f.name for f in Photo._meta.fields]
+
+    @admin.display(description="")
+    def thumb(self, obj: Photo) -> str:
+        if not obj.thumbnail:
+            return ""
+        return format_html('<img src="{}" style="max-height:60px">', obj.thumbnail.url)
+
+
+@admin.register(Upload)
+class UploadAdmin(AccountScopedAdmin):
+    list_display = ["id", "received_at", "job", "album_name", "section", "filename", "state", "reason", "size", "photo"]
+    list_filter = ["state", "reason", "job__account", "job"]
+    search_fields = ["filename", "album_name", "sha256"]
+    readonly_fields = [f.name for f in Upload._meta.fields]
+    actions = ["reprocess"]
+
+    @admin.action(description="Process again")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[Upload]) -> None:
+        count = services.upload_reprocess(upload_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} upload(s) queued again.")

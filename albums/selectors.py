@@ -1,0 +1,42 @@
+"""Reads of the upload log and photos."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from albums.models import Upload
+
+
+def upload_log(*, account: str | None = None, job: str | None = None, state: str | None = None) -> QuerySet[Upload]:
+    qs = Upload.objects.select_related("account", "job").order_by("received_at", "id")
+    if account:
+        qs = qs.filter(account__name=account)
+    if job:
+        qs = qs.filter(job__internal_name=job)
+    if state:
+        qs = qs.filter(state=state)
+    return qs
+
+
+def upload_as_dict(upload: Upload) -> dict[str, Any]:
+    """The upload log entry as ``uploads --json`` prints it (DESIGN §7)."""
+    return {
+        "id": upload.pk,
+        "account": upload.account.name,
+        "job": upload.job.internal_name,
+        "album": upload.album_name,
+        "section": upload.section,
+        "folder": upload.folder,
+        "filename": upload.filename,
+        "path": upload.path,
+        "state": upload.state,
+        "reason": upload.reason,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "photo_id": upload.photo_id,
+        "attempts": upload.attempts,
+        "received_at": upload.received_at.isoformat(),
+        "finished_at": upload.finished_at.isoformat() if upload.finished_at else None,
+    }

@@ -1,0 +1,179 @@
+"""Writes for accounts, FTP users, SSH keys and photo jobs: the one code path every adapter calls.
+
+Functions are keyword-only, named ``<entity>_<action>``, validate their input and raise
+``jobs.exceptions`` errors with a message meant for a person.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import asyncssh
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jobs.exceptions import Conflict, Invalid
+from jobs.models import (
+    FTP_USERNAME_REGEX,
+    JOB_INTERNAL_NAME_REGEX,
+    Account,
+    FTPUser,
+    Membership,
+    PhotoJob,
+    SSHKey,
+)
+
+# RSA below 2048 bits is breakable; DSA is gone from OpenSSH. Everything else asyncssh parses is fine.
+ACCEPTED_KEY_TYPES = {
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+}
+MIN_RSA_BITS = 2048
+
+
+def account_create(*, name: str) -> Account:
+    name = name.strip()
+    if not name:
+        raise Invalid("An account needs a name.")
+    try:
+        with transaction.atomic():
+            return Account.objects.create(name=name)
+    except IntegrityError:
+        raise Conflict(f"An account named {name!r} already exists.") from None
+
+
+def account_add_member(*, account: Account, user: object, role: str = Membership.Role.STAFF) -> Membership:
+    membership, _ = Membership.objects.update_or_create(account=account, user=user, defaults={"role": role})
+    return membership
+
+
+def _clean_username(username: str) -> str:
+    username = username.strip().lower()
+    if not re.fullmatch(FTP_USERNAME_REGEX, username):
+        raise Invalid(f"FTP user name {username!r} is not allowed: use 3 to 64 of a-z, 0-9, '.', '_' and '-'.")
+    return username
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < 8:
+        raise Invalid("The password must have at least 8 characters.")
+    return make_password(password)
+
+
+def ftp_user_create(*, account: Account, username: str, password: str | None = None) -> FTPUser:
+    username = _clean_username(username)
+    hashed = _password_hash(password) if password is not None else ""
+    try:
+        with transaction.atomic():
+            return FTPUser.objects.create(account=account, username=username, password=hashed)
+    except IntegrityError:
+        raise Conflict(f"The FTP user name {username!r} is taken.") from None
+
+
+def ftp_user_set_password(*, ftp_user: FTPUser, password: str) -> FTPUser:
+    ftp_user.password = _password_hash(password)
+    ftp_user.save(update_fields=["password"])
+    return ftp_user
+
+
+def ftp_user_set_active(*, ftp_user: FTPUser, is_active: bool) -> FTPUser:
+    ftp_user.is_active = is_active
+    ftp_user.save(update_fields=["is_active"])
+    return ftp_user
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return make_password("timing equaliser for unknown users")
+
+
+def ftp_user_authenticate_password(*, username: str, password: str) -> FTPUser | None:
+    """The active FTP user whose password this is, or None.
+
+    Unknown and inactive users pay for one hash check too, so the answer's timing does not tell
+    which user names exist.
+    """
+    user = (
+        FTPUser.objects.select_related("account").filter(username=username.lower()).first()
+        if re.fullmatch(FTP_USERNAME_REGEX, username.lower())
+        else None
+    )
+    encoded = user.password if user is not None and user.password else _dummy_hash()
+    matches = check_password(password, encoded)
+    if user is None or not user.is_active or not user.password or not matches:
+        return None
+    return user
+
+
+def ftp_user_record_login(*, ftp_user: FTPUser, address: str | None, key: SSHKey | None = None) -> None:
+    now = timezone.now()
+    FTPUser.objects.filter(pk=ftp_user.pk).update(last_login_at=now, last_login_address=address)
+    if key is not None:
+        SSHKey.objects.filter(pk=key.pk).update(last_used_at=now)
+
+
+def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
+    """Add an OpenSSH public key line (``ssh-ed25519 AAAA... comment``) to an FTP user."""
+    line = public_key.strip()
+    try:
+        key = asyncssh.import_public_key(line)
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise Invalid(f"This is not an OpenSSH public key line: {exc}") from None
+    algorithm = key.get_algorithm()
+    if algorithm not in ACCEPTED_KEY_TYPES:
+        raise Invalid(f"Keys of type {algorithm} are not accepted; use Ed25519, ECDSA or RSA.")
+    if algorithm == "ssh-rsa" and key.pyca_key.key_size < MIN_RSA_BITS:  # type: ignore[attr-defined]
+        raise Invalid(f"RSA keys need at least {MIN_RSA_BITS} bits.")
+    comment = key.get_comment() or ""
+    exported = key.export_public_key("openssh").decode().split()
+    try:
+        with transaction.atomic():
+            return SSHKey.objects.create(
+                ftp_user=ftp_user,
+                key_type=algorithm,
+                public_key=f"{exported[0]} {exported[1]}",
+                fingerprint=key.get_fingerprint("sha256"),
+                comment=comment[:255],
+            )
+    except IntegrityError:
+        raise Conflict("This key is already on this FTP user.") from None
+
+
+def ssh_key_remove(*, key: SSHKey) -> None:
+    key.delete()
+
+
+def job_create(
+    *, account: Account, internal_name: str, title: str = "", status: str = PhotoJob.Status.PLANNED
+) -> PhotoJob:
+    if not re.fullmatch(JOB_INTERNAL_NAME_REGEX, internal_name):
+        raise Invalid(
+            f"Job name {internal_name!r} is not allowed: start with a letter or digit, then up to 63"
+            " of letters, digits, '.', '_' and '-'."
+        )
+    _check_status(status)
+    try:
+        with transaction.atomic():
+            return PhotoJob.objects.create(account=account, internal_name=internal_name, title=title, status=status)
+    except IntegrityError:
+        raise Conflict(f"The account already has a job named {internal_name!r}.") from None
+
+
+def _check_status(status: str) -> None:
+    if status not in PhotoJob.Status.values:
+        raise Invalid(f"Unknown job status {status!r}: use one of {', '.join(PhotoJob.Status.values)}.")
+
+
+def job_set_status(*, job: PhotoJob, status: str) -> PhotoJob:
+    """Change a job's status. A job that leaves ``planned`` disappears from SFTP at once."""
+    _check_status(status)
+    if job.status != status:
+        job.status = status
+        job.status_changed_at = timezone.now()
+        job.save(update_fields=["status", "status_changed_at"])
+    return job

@@ -1,0 +1,156 @@
+"""``python manage.py runportal``: the whole portal on one machine, as child processes.
+
+Applies migrations; on the first run creates a demo account with a planned job ``job00001`` and an
+FTP user ``demo`` whose generated password is printed once; then runs the web app (gunicorn), the
+SFTP server, a Celery worker and the periodic scheduler (beat), prints what a photographer types
+into FileZilla, and stops every child cleanly on Ctrl-C or SIGTERM. If one child dies, the others
+are stopped too and the command exits non-zero, so a supervisor notices.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from jobs import services
+from jobs.models import Account
+from sftpd import hostkeys
+
+DEMO_ACCOUNT = "Demo studio"
+DEMO_USER = "demo"
+DEMO_JOB = "job00001"
+STOP_GRACE = 10.0
+
+
+class Command(BaseCommand):
+    help = "Run the web app, SFTP server, worker and scheduler together (embedded defaults)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-demo", action="store_true", help="do not create the demo studio")
+
+    def handle(self, *args: Any, no_demo: bool, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        password = None if no_demo else self._create_demo()
+        children = self._start_children()
+        self._print_banner(password)
+        code = self._supervise(children)
+        raise SystemExit(code)
+
+    @transaction.atomic
+    def _create_demo(self) -> str | None:
+        if Account.objects.exists():
+            return None
+        account = services.account_create(name=DEMO_ACCOUNT)
+        services.job_create(account=account, internal_name=DEMO_JOB, title="Demo school")
+        password = secrets.token_urlsafe(12)
+        services.ftp_user_create(account=account, username=DEMO_USER, password=password)
+        return password
+
+    def _start_children(self) -> dict[str, subprocess.Popen[bytes]]:
+        py = sys.executable
+        manage = [py, str(settings.BASE_DIR / "manage.py")]
+        commands = {
+            "web": [
+                py,
+                "-m",
+                "gunicorn",
+                "portal.wsgi",
+                "--bind",
+                f"{settings.WEB_HOST}:{settings.WEB_PORT}",
+                "--workers",
+                "2",
+                "--access-logfile",
+                "-",
+            ],
+            "sftpd": [*manage, "runsftpd"],
+            "worker": [py, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            "beat": [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
+        }
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        return {
+            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True)
+            for name, cmd in commands.items()
+        }
+
+    def _print_banner(self, password: str | None) -> None:
+        host = settings.SFTPD_PUBLIC_HOST
+        lines = [
+            "",
+            "Photo job portal is running.",
+            f"  Admin:    http://{settings.WEB_HOST}:{settings.WEB_PORT}/admin/"
+            "  (create a login with: python manage.py createsuperuser)",
+            "",
+            "Connect with FileZilla or WinSCP:",
+            "  Protocol: SFTP - SSH File Transfer Protocol (not FTPS)",
+            f"  Host:     {host}",
+            f"  Port:     {settings.SFTPD_PORT}",
+        ]
+        if password:
+            lines += [f"  User:     {DEMO_USER}", f"  Password: {password}   (shown only this once)"]
+        else:
+            lines += ["  User:     your FTP user (python manage.py ftpuser ...)"]
+        for fp in hostkeys.fingerprints(settings.SFTPD_HOST_KEY_DIR):
+            lines.append(f"  Host key: {fp.algorithm} {fp.sha256}")
+        lines += [
+            f"  Folders:  /{DEMO_JOB}/<album>/ , <album>/individuals/ , <album>/group/",
+            "",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+    def _supervise(self, children: dict[str, subprocess.Popen[bytes]]) -> int:
+        stopping = False
+
+        def request_stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        code = 0
+        while not stopping:
+            for name, proc in children.items():
+                if proc.poll() is not None:
+                    self.stderr.write(f"{name} exited with status {proc.returncode}; stopping the portal.")
+                    stopping, code = True, 1
+                    break
+            time.sleep(0.5)
+        self._stop(children)
+        return code
+
+    def _stop(self, children: dict[str, subprocess.Popen[bytes]]) -> None:
+        for proc in children.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for name, proc in children.items():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in {STOP_GRACE:.0f}s; killing it.")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.stdout.write("Portal stopped.")

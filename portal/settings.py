@@ -1,0 +1,228 @@
+"""The one settings file: everything an operator may change comes from the environment.
+
+The defaults give the embedded run (``make run``): SQLite in WAL mode under ``var/``, Celery on kombu's
+filesystem transport under ``var/`` (no broker server), media under ``var/media``. Production sets
+``DATABASE_URL`` (PostgreSQL through psycopg 3), ``REDIS_URL``, ``SECRET_KEY`` and ``DEBUG=False``.
+Helpers are strict (healthchecks' ``envbool`` style): a value they cannot read is an error at start-up,
+not a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    """A setting from the environment; ``NAME_FILE`` (a path, for Docker secrets) wins over ``NAME``."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        return Path(file_path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: str) -> bool:
+    value = env(name, default)
+    if value not in ("True", "False"):
+        raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}")
+    return value == "True"
+
+
+def envint(name: str, default: int) -> int:
+    value = env(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(env("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("DEBUG", "True")
+
+
+def _secret_key() -> str:
+    """Required in production; the embedded run generates one once and keeps it under var/."""
+    key = env("SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG=False")
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "portal",
+    "jobs",
+    "albums",
+    "sftpd",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
+else:
+    # WAL lets the SFTP server, the worker and the web app read while one of them writes; IMMEDIATE
+    # transactions take the write lock up front so concurrent writers wait (timeout) instead of
+    # failing with "database is locked" half-way through a transaction.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "portal.sqlite3",
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": env("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+LOGIN_URL = "admin:login"
+# The web app as runportal starts it (gunicorn); in Docker gunicorn is started by compose.
+WEB_HOST = env("WEB_HOST", "127.0.0.1")
+WEB_PORT = envint("WEB_PORT", 8000)
+# Serve admin static files straight from the apps while developing; production runs collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Celery -----------------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    for _sub in ("queue", "processed"):  # kombu expects the folders to exist
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Above the longest task (its hard time limit) so Redis does not hand a running task to a second
+    # worker: with acks_late an unacknowledged task is redelivered after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 360)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- intake -----------------------------------------------------------------------------------
+INTAKE_MAX_BYTES = envint("INTAKE_MAX_BYTES", 50 * 1024 * 1024)
+INTAKE_MAX_PIXELS = envint("INTAKE_MAX_PIXELS", 100_000_000)
+INTAKE_FORMATS = envlist("INTAKE_FORMATS", "JPEG,PNG")
+INTAKE_MAX_ATTEMPTS = envint("INTAKE_MAX_ATTEMPTS", 5)
+INTAKE_STUCK_AFTER = envint("INTAKE_STUCK_AFTER", 600)  # seconds before the sweeper re-queues
+INTAKE_SWEEP_INTERVAL = envint("INTAKE_SWEEP_INTERVAL", 60)
+
+# --- SFTP server ------------------------------------------------------------------------------
+SFTPD_HOST = env("SFTPD_HOST", "127.0.0.1")
+SFTPD_PORT = envint("SFTPD_PORT", 2222)
+# The host name photographers type into FileZilla; defaults to SFTPD_HOST.
+SFTPD_PUBLIC_HOST = env("SFTPD_PUBLIC_HOST", SFTPD_HOST)
+SFTPD_HOST_KEY_DIR = Path(env("SFTPD_HOST_KEY_DIR", str(VAR_DIR / "hostkeys")))
+# The SFTP tree on disk: what photographers see, under ids rather than names (renames are database
+# changes only). Keep it on the same filesystem as MEDIA_ROOT so a finished upload is linked into
+# storage rather than copied.
+SFTPD_ROOT = Path(env("SFTPD_ROOT", str(VAR_DIR / "sftp")))
+SFTPD_LOGIN_TIMEOUT = envint("SFTPD_LOGIN_TIMEOUT", 60)
+SFTPD_IDLE_TIMEOUT = envint("SFTPD_IDLE_TIMEOUT", 900)
+SFTPD_KEEPALIVE = envint("SFTPD_KEEPALIVE", 30)
+SFTPD_MAX_FILE_BYTES = envint("SFTPD_MAX_FILE_BYTES", INTAKE_MAX_BYTES)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "asyncssh": {"level": env("ASYNCSSH_LOG_LEVEL", "WARNING")},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}

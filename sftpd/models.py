@@ -1,0 +1,1 @@
+"""The SFTP server keeps no tables of its own; its state is in ``jobs`` and ``albums``."""
