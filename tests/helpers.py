@@ -1,0 +1,81 @@
+"""Small tools the tests share: real images, real SFTP clients, waiting for the worker."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import asyncssh
+from PIL import Image
+
+T = TypeVar("T")
+
+
+def jpeg_bytes(
+    size: tuple[int, int] = (1200, 800), colour: tuple[int, int, int] = (180, 90, 40), **save: object
+) -> bytes:
+    """A real JPEG made with Pillow; different colours give different bytes."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "JPEG", quality=90, **save)
+    return buf.getvalue()
+
+
+def write_jpeg(path: Path, **kwargs: object) -> Path:
+    path.write_bytes(jpeg_bytes(**kwargs))  # type: ignore[arg-type]
+    return path
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
+    """Poll until ``predicate()`` is truthy; fail the test with a clear message on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+SSH_OPTIONS = [
+    "-o", "StrictHostKeyChecking=no",
+    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "LogLevel=ERROR",
+    "-o", "BatchMode=no",  # sftp -b turns BatchMode on, which would forbid the askpass password
+    "-o", "PubkeyAuthentication=no",
+    "-o", "PreferredAuthentications=password",
+    "-o", "NumberOfPasswordPrompts=1",
+]  # fmt: skip
+
+
+def openssh_sftp(
+    port: int, username: str, commands: str, env: dict[str, str], *, extra: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run OpenSSH's ``sftp`` in batch mode against the test server (password from SSH_ASKPASS)."""
+    return subprocess.run(
+        ["sftp", *SSH_OPTIONS, *(extra or []), "-P", str(port), "-b", "-", f"{username}@127.0.0.1"],
+        input=commands,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        start_new_session=True,  # no controlling terminal: askpass is used
+    )
+
+
+def connect(port: int, username: str, password: str | None = None, **kwargs: object) -> asyncssh.SSHClientConnection:
+    """An asyncssh client connection coroutine to the test server."""
+    return asyncssh.connect(  # type: ignore[return-value]
+        "127.0.0.1",
+        port,
+        username=username,
+        password=password,
+        known_hosts=None,
+        client_keys=kwargs.pop("client_keys", None),
+        agent_path=None,
+        **kwargs,
+    )
