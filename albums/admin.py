@@ -18,7 +18,7 @@ from jobs.admin import AccountScopedAdmin
 class AlbumAdmin(AccountScopedAdmin):
     account_path = "job__account"
     list_display = ["name", "job", "individuals", "group", "created_at"]
-    list_filter = ["job__account", "job__status"]
+    list_filter = [("job__account", admin.RelatedOnlyFieldListFilter), "job__status"]
     search_fields = ["name", "job__internal_name"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
@@ -44,7 +44,11 @@ class AlbumAdmin(AccountScopedAdmin):
 class PhotoAdmin(AccountScopedAdmin):
     account_path = "album__job__account"
     list_display = ["thumb", "filename", "album", "section", "width", "height", "taken_at", "camera_model"]
-    list_filter = ["section", "album__job__account", "album__job"]
+    list_filter = [
+        "section",
+        ("album__job__account", admin.RelatedOnlyFieldListFilter),
+        ("album__job", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["filename", "album__name", "sha256"]
     readonly_fields = [f.name for f in Photo._meta.fields]
 
@@ -58,7 +62,12 @@ class PhotoAdmin(AccountScopedAdmin):
 @admin.register(Upload)
 class UploadAdmin(AccountScopedAdmin):
     list_display = ["id", "received_at", "job", "album_name", "section", "filename", "state", "reason", "size", "photo"]
-    list_filter = ["state", "reason", "job__account", "job"]
+    list_filter = [
+        "state",
+        "reason",
+        ("job__account", admin.RelatedOnlyFieldListFilter),
+        ("job", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["filename", "album_name", "sha256"]
     readonly_fields = [f.name for f in Upload._meta.fields]
     actions = ["reprocess"]

@@ -27,6 +27,12 @@ class AccountScopedAdmin(admin.ModelAdmin):
             return qs
         return qs.filter(**{f"{self.account_path}__memberships__user": request.user}).distinct()
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A staff user can only pick (and so only write into) the accounts they belong to.
+        if db_field.related_model is Account and not request.user.is_superuser:
+            kwargs["queryset"] = Account.objects.filter(memberships__user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
 
 class MembershipInline(admin.TabularInline):
     model = Membership
@@ -35,7 +41,6 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(AccountScopedAdmin):
-    account_path = "pk"
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
@@ -55,7 +60,7 @@ class SSHKeyInline(admin.TabularInline):
 @admin.register(FTPUser)
 class FTPUserAdmin(AccountScopedAdmin):
     list_display = ["username", "account", "is_active", "last_login_at", "last_login_address"]
-    list_filter = ["is_active", "account"]
+    list_filter = ["is_active", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["username"]
     readonly_fields = ["password", "last_login_at", "last_login_address", "created_at"]
     inlines = [SSHKeyInline]
@@ -78,7 +83,7 @@ def _set_status(status: str):  # type: ignore[no-untyped-def]
 @admin.register(PhotoJob)
 class PhotoJobAdmin(AccountScopedAdmin):
     list_display = ["internal_name", "title", "account", "status", "status_changed_at"]
-    list_filter = ["status", "account"]
+    list_filter = ["status", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["internal_name", "title"]
     actions = [_set_status(s) for s in PhotoJob.Status.values]
 

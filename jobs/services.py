@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import asyncssh
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.models import Group, Permission, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -47,8 +48,37 @@ def account_create(*, name: str) -> Account:
         raise Conflict(f"An account named {name!r} already exists.") from None
 
 
-def account_add_member(*, account: Account, user: object, role: str = Membership.Role.STAFF) -> Membership:
+# What studio staff may do in the admin; rows are further limited to their own accounts there.
+STUDIO_STAFF_GROUP = "Studio staff"
+STUDIO_STAFF_PERMISSIONS = [
+    "jobs.view_account",
+    "jobs.view_photojob", "jobs.add_photojob", "jobs.change_photojob",
+    "jobs.view_ftpuser", "jobs.change_ftpuser",
+    "jobs.view_sshkey",
+    "albums.view_album", "albums.change_album",
+    "albums.view_photo", "albums.delete_photo",
+    "albums.view_upload", "albums.change_upload",
+]  # fmt: skip
+
+
+def _studio_staff_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=STUDIO_STAFF_GROUP)
+    wanted = [p.split(".") for p in STUDIO_STAFF_PERMISSIONS]
+    perms = Permission.objects.filter(
+        content_type__app_label__in={app for app, _ in wanted}, codename__in={code for _, code in wanted}
+    )
+    group.permissions.add(*perms)
+    return group
+
+
+@transaction.atomic
+def account_add_member(*, account: Account, user: User, role: str = Membership.Role.STAFF) -> Membership:
+    """Give a user a place in a studio: admin access (staff, the studio staff permissions) scoped to it."""
     membership, _ = Membership.objects.update_or_create(account=account, user=user, defaults={"role": role})
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.groups.add(_studio_staff_group())
     return membership
 
 

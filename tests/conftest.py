@@ -45,12 +45,13 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     celery_app.conf.task_default_queue = queue
     if celery_app.conf.broker_url.startswith("filesystem"):
         folder = base / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True)
         celery_app.conf.broker_transport_options = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
         }
     yield
     for key, value in saved.items():

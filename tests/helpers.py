@@ -79,3 +79,14 @@ def connect(port: int, username: str, password: str | None = None, **kwargs: obj
         agent_path=None,
         **kwargs,
     )
+
+
+def database_url_for_children() -> str:
+    """A DATABASE_URL that points a child process at the test database this session uses."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if "sqlite" in db["ENGINE"]:
+        return f"sqlite:///{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"

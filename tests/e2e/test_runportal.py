@@ -1,0 +1,90 @@
+"""``manage.py runportal`` on the embedded defaults (SQLite, filesystem broker, local media), as
+``make run`` starts it: it serves the admin and SFTP, takes an upload through to a photo, and stops
+every child on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.helpers import SSH_OPTIONS, wait_for, write_jpeg
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_runportal_serves_web_and_sftp_and_stops_cleanly(tmp_path: Path) -> None:
+    sftp_port, web_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(PORTAL_VAR_DIR=str(tmp_path / "var"), SFTPD_PORT=str(sftp_port), WEB_PORT=str(web_port),
+               PYTHONUNBUFFERED="1", INTAKE_SWEEP_INTERVAL="5")  # fmt: skip
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    log = (tmp_path / "portal.log").open("w+")
+    portal = subprocess.Popen([*manage, "runportal"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+
+        def banner() -> str | None:
+            text = (tmp_path / "portal.log").read_text()
+            return text if "Press Ctrl-C to stop." in text else None
+
+        text = wait_for(banner, timeout=120)
+        password = re.search(r"Password: (\S+)", text).group(1)  # type: ignore[union-attr]
+        assert f"Port:     {sftp_port}" in text and "Protocol: SFTP" in text
+        assert re.search(r"Host key: ssh-ed25519 SHA256:\S+", text)
+        wait_for(lambda: _listening(sftp_port) and _listening(web_port), timeout=60)
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/admin/login/", timeout=10) as response:
+            assert response.status == 200 and b"Photo job portal" in response.read()
+
+        photo = write_jpeg(tmp_path / "portrait.jpg", size=(2000, 1500))
+        askpass = tmp_path / "askpass.sh"
+        askpass.write_text(f"#!/bin/sh\necho '{password}'\n")
+        askpass.chmod(0o700)
+        upload = subprocess.run(
+            ["sftp", *SSH_OPTIONS, "-P", str(sftp_port), "-b", "-", "demo@127.0.0.1"],
+            input=f'cd job00001\nmkdir "Class 1"\nput {photo} "Class 1/portrait.jpg"\n',
+            capture_output=True, text=True, timeout=60, start_new_session=True,
+            env={**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"},
+        )  # fmt: skip
+        assert upload.returncode == 0, upload.stderr
+
+        def done() -> list[dict[str, object]] | None:
+            out = subprocess.run([*manage, "uploads", "--json"], env=env, capture_output=True, text=True, check=True)
+            rows = json.loads(out.stdout)
+            return rows if rows and rows[0]["state"] == "done" else None
+
+        rows = wait_for(done, timeout=60, interval=0.5)
+        assert rows[0]["album"] == "Class 1" and rows[0]["photo_id"] is not None
+    finally:
+        portal.send_signal(signal.SIGTERM)
+        try:
+            code = portal.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            portal.kill()
+            raise
+        log.close()
+    assert code == 0, (tmp_path / "portal.log").read_text()[-3000:]
+    assert "Portal stopped." in (tmp_path / "portal.log").read_text()
+    time.sleep(0.5)
+    assert not _listening(sftp_port) and not _listening(web_port)

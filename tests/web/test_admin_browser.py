@@ -1,0 +1,128 @@
+"""Studio staff in the Django admin, driven in a real browser (Debian's headless Chromium).
+
+A staff member logs in, sees the upload log of their own studio with its rejection reasons, and the
+photo list with thumbnails served through the studio-checked media view; another studio's uploads
+stay invisible.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from albums import services as albums
+from albums.models import Photo
+from albums.services import FilePath
+from jobs import services as jobs
+from tests.conftest import PASSWORD
+from tests.helpers import write_jpeg
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip(
+            "Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--window-size=1400,1000",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _intake(job, filename: str, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An upload through the real services, processed at once (the worker's own code path)."""
+    album = albums.album_create(job=job, name="Class 1") if not job.albums.exists() else job.albums.get()
+    upload = albums.upload_register(
+        where=FilePath(album=album, folder="", filename=filename),
+        local_file=path,
+        size=path.stat().st_size,
+        ftp_user=None,
+    )
+    albums.upload_process(upload_id=upload.pk, token="test")
+
+
+@pytest.fixture
+def studio_with_uploads(account, outsider_account, tmp_path: Path):  # type: ignore[no-untyped-def]
+    job = jobs.job_create(account=account, internal_name="job00001")
+    _intake(job, "anna.jpg", write_jpeg(tmp_path / "anna.jpg", size=(1600, 1200)))
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("this is a shopping list, not a photo")
+    _intake(job, "notes.jpg", notes)
+    other_job = jobs.job_create(account=outsider_account, internal_name="job00001")
+    _intake(other_job, "secret.jpg", write_jpeg(tmp_path / "secret.jpg", colour=(1, 1, 1)))
+    return job
+
+
+def _log_in(browser, live_server) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("olivia")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 20).until(lambda b: "Site administration" in b.title)
+
+
+def test_staff_see_their_upload_log_with_reasons_and_not_other_studios(
+    browser, live_server, studio_with_uploads, tmp_path: Path
+) -> None:
+    _log_in(browser, live_server)
+    browser.get(f"{live_server.url}/admin/albums/upload/")
+    page = browser.page_source
+    assert "anna.jpg" in page
+    assert "notes.jpg" in page and "not an image" in page
+    assert "secret.jpg" not in page
+    assert "Other Studio" not in page  # not even in the filters
+    browser.save_screenshot(str(tmp_path / "upload-log.png"))
+
+
+def test_staff_see_photo_thumbnails_served_to_them(browser, live_server, studio_with_uploads) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    _log_in(browser, live_server)
+    browser.get(f"{live_server.url}/admin/albums/photo/")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    images = browser.find_elements(By.CSS_SELECTOR, "#result_list img")
+    assert len(images) == 1
+    width = WebDriverWait(browser, 20).until(
+        lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", images[0])
+    )
+    assert width == 400
+
+
+def test_photo_files_are_not_public(studio_with_uploads, client: Client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+    photo = Photo.objects.get(filename="anna.jpg")
+    url = photo.thumbnail.url
+    assert client.get(url).status_code == 302  # to the login page
+    stranger = django_user_model.objects.create_user(username="stranger", password=PASSWORD, is_staff=True)
+    client.force_login(stranger)
+    assert client.get(url).status_code == 404
+    client.logout()
+    client.login(username="olivia", password=PASSWORD)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
