@@ -37,3 +37,14 @@ def job_get(*, account: Account, internal_name: str) -> PhotoJob:
 def planned_jobs(*, account_id: int) -> QuerySet[PhotoJob]:
     """The jobs an FTP user of this account sees as folders over SFTP."""
     return PhotoJob.objects.filter(account_id=account_id, status=PhotoJob.Status.PLANNED)
+
+
+def accounts_managed_by(*, user: object) -> QuerySet[Account]:
+    """The studios whose FTP users this person may manage: owners of the studio, and superusers."""
+    if getattr(user, "is_superuser", False):
+        return Account.objects.all()
+    return Account.objects.filter(memberships__user=user, memberships__role="owner")
+
+
+def ftp_users_of(*, account: Account) -> QuerySet[FTPUser]:
+    return account.ftp_users.prefetch_related("ssh_keys").order_by("username")

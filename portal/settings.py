@@ -220,6 +220,24 @@ SFTPD_LOGIN_TIMEOUT = envint("SFTPD_LOGIN_TIMEOUT", 60)
 SFTPD_IDLE_TIMEOUT = envint("SFTPD_IDLE_TIMEOUT", 900)
 SFTPD_KEEPALIVE = envint("SFTPD_KEEPALIVE", 30)
 SFTPD_MAX_FILE_BYTES = envint("SFTPD_MAX_FILE_BYTES", INTAKE_MAX_BYTES)
+# Missed keepalive answers before a silent client is dropped (SFTPD_KEEPALIVE seconds apart).
+SFTPD_KEEPALIVE_COUNT = envint("SFTPD_KEEPALIVE_COUNT", 3)
+# Abuse limits. Failed password logins are counted per (address, username) and per address over
+# SFTPD_BAN_WINDOW seconds; reaching a count bans that pair (or the whole address) for
+# SFTPD_BAN_SECONDS. Attempts refused by a ban are not counted again, so one misconfigured camera
+# behind a school's NAT bans only itself, never the other photographers at that address.
+SFTPD_BAN_WINDOW = envint("SFTPD_BAN_WINDOW", 600)
+SFTPD_BAN_USER_FAILURES = envint("SFTPD_BAN_USER_FAILURES", 5)
+SFTPD_BAN_ADDRESS_FAILURES = envint("SFTPD_BAN_ADDRESS_FAILURES", 30)
+SFTPD_BAN_SECONDS = envint("SFTPD_BAN_SECONDS", 900)
+# Ban state is shared through Redis when there is one (several SFTP servers), else kept in-process.
+SFTPD_REDIS_URL = env("SFTPD_REDIS_URL", REDIS_URL)
+SFTPD_REDIS_PREFIX = env("SFTPD_REDIS_PREFIX", "sftpd:")
+SFTPD_MAX_AUTH_TRIES = envint("SFTPD_MAX_AUTH_TRIES", 6)  # failed attempts on one connection
+# rclone opens up to --transfers + --checkers (12) connections at once; FileZilla up to 10.
+SFTPD_MAX_SESSIONS_PER_USER = envint("SFTPD_MAX_SESSIONS_PER_USER", 20)
+SFTPD_MAX_UNAUTH_PER_ADDRESS = envint("SFTPD_MAX_UNAUTH_PER_ADDRESS", 20)
+SFTPD_MAX_HANDLES = envint("SFTPD_MAX_HANDLES", 64)  # open files and folders per session
 
 LOGGING = {
     "version": 1,

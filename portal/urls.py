@@ -1,19 +1,21 @@
-"""URL routes: the admin and its photo files (the account settings pages come with the web issue)."""
+"""URL routes: the admin, its photo files, and the account FTP settings page."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from albums.views import photo_file
 
 admin.site.site_header = "Photo job portal"
 admin.site.site_title = "Photo job portal"
+admin.site.site_url = "/accounts/"  # "View site" leads studio owners to their FTP settings
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("jobs.urls")),
     # Photo files are personal data: served by a view that checks the studio, never publicly.
     path("media/<path:name>", photo_file, name="photo_file"),
 ]

@@ -61,3 +61,14 @@ def fingerprint(key: asyncssh.SSHKey) -> Fingerprint:
 
 def fingerprints(key_dir: Path) -> list[Fingerprint]:
     return [fingerprint(key) for key in load_or_create(key_dir)]
+
+
+def published_fingerprints(key_dir: Path) -> list[Fingerprint]:
+    """Fingerprints of the public halves already on disk; never creates keys (the web app's view)."""
+    found = []
+    for filename, _ in KEY_FILES.values():
+        try:
+            found.append(fingerprint(asyncssh.read_public_key(key_dir / f"{filename}.pub")))
+        except (OSError, asyncssh.KeyImportError):
+            continue
+    return found

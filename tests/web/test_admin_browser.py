@@ -7,9 +7,6 @@ stay invisible.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,34 +18,9 @@ from albums.services import FilePath
 from jobs import services as jobs
 from tests.conftest import PASSWORD
 from tests.helpers import write_jpeg
+from tests.web.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.skip(
-            "Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--window-size=1400,1000",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _intake(job, filename: str, path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -75,21 +47,10 @@ def studio_with_uploads(account, outsider_account, tmp_path: Path):  # type: ign
     return job
 
 
-def _log_in(browser, live_server) -> None:  # type: ignore[no-untyped-def]
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("olivia")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 20).until(lambda b: "Site administration" in b.title)
-
-
 def test_staff_see_their_upload_log_with_reasons_and_not_other_studios(
     browser, live_server, studio_with_uploads, tmp_path: Path
 ) -> None:
-    _log_in(browser, live_server)
+    log_in(browser, live_server)
     browser.get(f"{live_server.url}/admin/albums/upload/")
     page = browser.page_source
     assert "anna.jpg" in page
@@ -102,7 +63,7 @@ def test_staff_see_their_upload_log_with_reasons_and_not_other_studios(
 def test_staff_see_photo_thumbnails_served_to_them(browser, live_server, studio_with_uploads) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
 
-    _log_in(browser, live_server)
+    log_in(browser, live_server)
     browser.get(f"{live_server.url}/admin/albums/photo/")
     from selenium.webdriver.support.ui import WebDriverWait
 

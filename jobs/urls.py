@@ -1,0 +1,14 @@
+"""Routes of the account FTP settings page."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from jobs import views
+
+app_name = "jobs"
+urlpatterns = [
+    path("", views.account_index, name="account_index"),
+    path("<int:account_id>/ftp/", views.ftp_settings, name="ftp_settings"),
+    path("<int:account_id>/ftp/<str:username>/", views.ftp_user_detail, name="ftp_user"),
+]

@@ -1,0 +1,89 @@
+"""The account FTP settings page in a real browser: an owner creates an FTP user, reads its
+generated password once, adds an SSH key, and the photographer logs in over SFTP with both."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncssh
+import pytest
+from django.test import Client
+
+from jobs import services
+from jobs.models import FTPUser
+from tests.conftest import PASSWORD
+from tests.helpers import connect
+from tests.web.conftest import click_and_wait, log_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _can_list_jobs(port: int, username: str, **credentials: object) -> list[str]:
+    async def run() -> list[str]:
+        async with connect(port, username, **credentials) as conn, conn.start_sftp_client() as sftp:
+            return await sftp.listdir("/")
+
+    return asyncio.run(run())
+
+
+def test_owner_creates_an_ftp_user_whose_generated_password_works_over_sftp(
+    browser, live_server, sftp_server, account, planned_job
+) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, live_server)
+    browser.get(f"{live_server.url}/accounts/")
+    assert "FTP users of Sunshine Studio" in browser.page_source
+    assert "not FTPS" in browser.find_element(By.ID, "connection").text
+    browser.find_element(By.NAME, "username").send_keys("anna")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#create-ftp-user input[type=submit]"))
+    password = browser.find_element(By.ID, "new-password").text
+    assert len(password) >= 16
+
+    assert _can_list_jobs(sftp_server.port, "anna", password=password) == ["job00001"]
+    browser.get(browser.current_url)  # the password is never shown again
+    assert password not in browser.page_source
+    assert "anna" in browser.find_element(By.ID, "ftp-users").text
+
+
+def test_owner_adds_a_key_that_logs_in_and_sees_bad_keys_refused(
+    browser, live_server, sftp_server, account, ftp_user, planned_job
+) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    key = asyncssh.generate_private_key("ssh-ed25519", comment="camera-1")
+    log_in(browser, live_server)
+    browser.get(f"{live_server.url}/accounts/{account.pk}/ftp/{ftp_user.username}/")
+    browser.find_element(By.NAME, "public_key").send_keys("ssh-rsa AAAAB3NzaC1yc2E this-is-not-a-key")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#add-key button"))
+    assert "not an OpenSSH public key" in browser.page_source
+    browser.find_element(By.NAME, "public_key").clear()
+    browser.find_element(By.NAME, "public_key").send_keys(key.export_public_key().decode().strip())
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#add-key button"))
+    fingerprint = key.get_fingerprint("sha256")
+    assert fingerprint in browser.find_element(By.ID, "keys").text
+
+    assert _can_list_jobs(sftp_server.port, ftp_user.username, client_keys=[key]) == ["job00001"]
+
+    click_and_wait(browser, browser.find_element(By.ID, "deactivate"))
+    assert "deactivated" in browser.find_element(By.ID, "notice").text
+    with pytest.raises(asyncssh.PermissionDenied):
+        _can_list_jobs(sftp_server.port, ftp_user.username, password=PASSWORD)
+
+
+def test_only_owners_of_the_studio_reach_its_settings(
+    client: Client, account, outsider_account, django_user_model
+) -> None:  # type: ignore[no-untyped-def]
+    assert client.get(f"/accounts/{account.pk}/ftp/").status_code == 302  # login first
+    staff = django_user_model.objects.create_user(username="sam", password=PASSWORD)
+    services.account_add_member(account=account, user=staff, role="staff")
+    client.force_login(staff)
+    assert client.get(f"/accounts/{account.pk}/ftp/").status_code == 404
+    client.login(username="olivia", password=PASSWORD)
+    assert client.get(f"/accounts/{outsider_account.pk}/ftp/").status_code == 404
+    response = client.post(f"/accounts/{account.pk}/ftp/", {"username": "ab", "password": ""})
+    assert response.status_code == 200
+    assert "not allowed" in response.content.decode()
+    assert not FTPUser.objects.exists()
+    page = client.get(f"/accounts/{account.pk}/ftp/")
+    assert page["Cache-Control"].startswith("max-age=0") or "no-store" in page["Cache-Control"]
