@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from albums import services
+from albums import intake
 from albums.models import Album, Photo, Upload
 from jobs.admin import AccountScopedAdmin
 
@@ -61,18 +61,43 @@ class PhotoAdmin(AccountScopedAdmin):
 
 @admin.register(Upload)
 class UploadAdmin(AccountScopedAdmin):
-    list_display = ["id", "received_at", "job", "album_name", "section", "filename", "state", "reason", "size", "photo"]
+    """The upload log: one row per finished file, with its state and, when rejected, the reason."""
+
+    list_display = [
+        "id",
+        "received_at",
+        "job",
+        "album_name",
+        "section",
+        "filename",
+        "state",
+        "reason",
+        "attempts",
+        "size",
+        "photo",
+    ]
     list_filter = [
         "state",
         "reason",
         ("job__account", admin.RelatedOnlyFieldListFilter),
         ("job", admin.RelatedOnlyFieldListFilter),
     ]
-    search_fields = ["filename", "album_name", "sha256"]
+    search_fields = ["filename", "album_name", "sha256", "reason"]
     readonly_fields = [f.name for f in Upload._meta.fields]
     actions = ["reprocess"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploads come from the SFTP server only
+
     @admin.action(description="Process again")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Upload]) -> None:
-        count = services.upload_reprocess(upload_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"{count} upload(s) queued again.")
+        chosen = list(queryset.values_list("pk", flat=True))
+        queued = intake.upload_reprocess(upload_ids=chosen)
+        self.message_user(request, f"{len(queued)} upload(s) queued again.")
+        busy = sorted(set(chosen) - set(queued))
+        if busy:
+            self.message_user(
+                request,
+                f"Being processed now, so not queued: {', '.join(map(str, busy))}.",
+                messages.WARNING,
+            )

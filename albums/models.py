@@ -103,7 +103,7 @@ class Upload(models.Model):
     section = models.CharField(max_length=16, choices=Section.choices)
     folder = models.CharField(max_length=16, choices=Folder.choices, blank=True)
     filename = models.CharField(max_length=255)
-    file = models.FileField(max_length=500)  # the bytes as received; never modified
+    file = models.FileField(max_length=500)  # the bytes as received, never altered; moved to quarantine/ if rejected
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)

@@ -37,6 +37,7 @@ def upload_as_dict(upload: Upload) -> dict[str, Any]:
         "sha256": upload.sha256,
         "photo_id": upload.photo_id,
         "attempts": upload.attempts,
+        "file": upload.file.name,  # storage name; under quarantine/ when rejected
         "received_at": upload.received_at.isoformat(),
         "finished_at": upload.finished_at.isoformat() if upload.finished_at else None,
     }

@@ -1,4 +1,9 @@
-"""The Celery application; configuration comes from Django settings (``CELERY_*``)."""
+"""The Celery application; configuration comes from Django settings (``CELERY_*``).
+
+Beat runs one periodic task, the intake sweeper (``albums.sweep_uploads``, every
+INTAKE_SWEEP_INTERVAL seconds). Running two beat processes by mistake does no harm: each stuck
+upload is taken by one sweep only (a conditional UPDATE), and a task queued twice makes one photo.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +22,12 @@ app.autodiscover_tasks()
 def _schedule_sweeper(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
+    interval = float(settings.INTAKE_SWEEP_INTERVAL)
     sender.add_periodic_task(
-        float(settings.INTAKE_SWEEP_INTERVAL),
+        interval,
         sender.signature("albums.sweep_uploads"),
         name="sweep stuck uploads",
+        # Sweeps queued while no worker ran are worthless once the next one is due: without an
+        # expiry a worker coming back would run hundreds of them in a row.
+        expires=interval,
     )

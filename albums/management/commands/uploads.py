@@ -1,4 +1,9 @@
-"""``python manage.py uploads [--account A] [--job J] [--state S] [--json]`` and ``uploads reprocess ID...``."""
+"""``python manage.py uploads [--account A] [--job J] [--state S] [--json]`` and ``uploads reprocess ID...``.
+
+The upload log as operators script it (DESIGN §7): one line per upload, or one JSON array with
+``--json``. ``reprocess`` queues uploads again through ``albums.intake.upload_reprocess``, the
+same path as the admin's "Process again".
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from albums import selectors, services
+from albums import intake, selectors
 from albums.models import Upload
+from jobs.models import Account, PhotoJob
 
 
 class Command(BaseCommand):
@@ -17,22 +23,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", nargs="?", default="list", choices=["list", "reprocess"])
         parser.add_argument("ids", nargs="*", type=int, help="upload ids (reprocess)")
-        parser.add_argument("--account")
-        parser.add_argument("--job")
+        parser.add_argument("--account", help="account (studio) name")
+        parser.add_argument("--job", help="job internal name, e.g. job00001")
         parser.add_argument("--state", choices=Upload.State.values)
         parser.add_argument("--json", action="store_true", help="print one JSON array")
 
     def handle(self, *args: Any, action: str, ids: list[int], **options: Any) -> None:
         if action == "reprocess":
-            if not ids:
-                raise CommandError("Name the upload ids to process again.")
-            missing = set(ids) - set(Upload.objects.filter(pk__in=ids).values_list("pk", flat=True))
-            if missing:
-                raise CommandError(f"No upload with id {', '.join(map(str, sorted(missing)))}.")
-            count = services.upload_reprocess(upload_ids=ids)
-            self.stdout.write(f"{count} upload(s) queued again")
+            self._reprocess(ids)
             return
-        uploads = selectors.upload_log(account=options["account"], job=options["job"], state=options["state"])
+        if ids:
+            raise CommandError("Upload ids are only taken by 'uploads reprocess'.")
+        account, job = options["account"], options["job"]
+        # A misspelt name would otherwise print an empty log and look like "no uploads".
+        if account and not Account.objects.filter(name=account).exists():
+            raise CommandError(f"No account named {account!r}.")
+        jobs = PhotoJob.objects.filter(account__name=account) if account else PhotoJob.objects.all()
+        if job and not jobs.filter(internal_name=job).exists():
+            raise CommandError(f"No job {job!r}" + (f" in account {account!r}." if account else "."))
+        uploads = selectors.upload_log(account=account, job=job, state=options["state"])
         rows = [selectors.upload_as_dict(u) for u in uploads]
         if options["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -42,3 +51,17 @@ class Command(BaseCommand):
                 f"{r['id']:>6} {r['received_at'][:19]} {r['state']:<10} {r['path']} {r['size']}"
                 + (f"  ({r['reason']})" if r["reason"] else "")
             )
+
+    def _reprocess(self, ids: list[int]) -> None:
+        if not ids:
+            raise CommandError("Name the upload ids to process again.")
+        missing = set(ids) - set(Upload.objects.filter(pk__in=ids).values_list("pk", flat=True))
+        if missing:
+            raise CommandError(f"No upload with id {', '.join(map(str, sorted(missing)))}.")
+        queued = intake.upload_reprocess(upload_ids=ids)
+        self.stdout.write(f"{len(queued)} upload(s) queued again")
+        busy = sorted(set(ids) - set(queued))
+        if busy:
+            # Not an error: the upload is being processed, and the sweeper re-queues it should its
+            # worker be gone.
+            self.stderr.write(f"being processed now, not queued: {', '.join(map(str, busy))}")

@@ -1,0 +1,502 @@
+"""Intake processing (DESIGN §4): every received upload becomes exactly one photo or a rejection.
+
+This is the processing half of the albums writes. ``albums.services`` records a finished file
+(``upload_register``) and hands it to ``upload_queue``; everything after that lives here, and the
+Celery tasks, the admin and the ``uploads`` command are thin adapters over these functions:
+
+- ``upload_process`` is the worker's ensure-style step (Zulip's ``ensure_*``): it claims the
+  upload, does what is missing and returns quietly when another run holds or finished it.
+- ``upload_release`` and ``upload_fail`` end an attempt that ran into trouble: a transient error
+  (database, storage) sends the upload back to ``received`` for a retry until its attempts are used
+  up; a run that took too long ends ``failed``.
+- ``upload_sweep`` is the periodic sweeper; ``upload_reprocess`` the operator's "process again".
+
+Claims. Each run of the task has a token ``<Celery task id>/<nonce>``. A run claims an upload with
+a conditional UPDATE (healthchecks' pattern) under a row lock: it succeeds when the upload is
+``received``, or ``processing`` under a token of the *same task id*, which is how a redelivery of a
+message whose worker died takes its claim back (retries keep the task id too). The latest claim
+wins: every write that ends an attempt is conditional on ``state=processing, claimed_by=<token>``,
+so a run that lost its claim commits nothing and deletes what it stored. Each claim counts one
+attempt; an upload whose attempts are used up ends ``failed`` with its last error instead of
+looping.
+
+Storage layout (names in Django's storage; nothing here touches a path except through
+``albums.storage``)::
+
+    uploads/<account>/<yyyy>/<mm>/<dd>/<uuid><ext>               the bytes as received
+    quarantine/<account>/<yyyy>/<mm>/<dd>/<upload>-<nonce><ext>  a rejected upload's bytes
+    photos/<account>/<upload>/<nonce>-thumb.jpg | -preview.jpg   renditions
+
+A rejected upload's bytes are moved to ``quarantine/`` (same bytes, ``Upload.file`` follows), and
+moved back to ``uploads/`` if a re-process later accepts them. Names written by a run carry its
+claim's nonce, so the next claim knows exactly what a killed run may have left behind and removes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+
+from albums import imaging, storage
+from albums.models import Photo, Upload
+
+logger = logging.getLogger(__name__)
+
+RECEIVED, PROCESSING = Upload.State.RECEIVED, Upload.State.PROCESSING
+DONE, REJECTED, FAILED = Upload.State.DONE, Upload.State.REJECTED, Upload.State.FAILED
+
+INTERRUPTED = "processing was interrupted (the worker stopped)"
+# The sweeper queues at most this many uploads per run; the next run takes the rest.
+SWEEP_BATCH = 1000
+_REASON_LENGTH = Upload._meta.get_field("reason").max_length or 255
+
+
+# --- queueing -----------------------------------------------------------------------------------
+
+
+def upload_queue(upload_id: int) -> bool:
+    """Queue the processing task; False when the broker cannot take it.
+
+    Never raises: the caller is an SFTP close (or the sweeper), and the upload is already durable
+    and ``received``, so the sweeper queues it once the broker is back. How long a publish may
+    block on a dead broker is bounded in settings (connect/socket timeouts, publish retry policy).
+    """
+    from albums.tasks import process_upload
+
+    try:
+        process_upload.apply_async((upload_id,))
+    except Exception:  # any broker or transport error: nothing is lost
+        logger.warning("could not queue upload %s; the sweeper will queue it", upload_id, exc_info=True)
+        return False
+    return True
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+
+def new_token(task_id: str | None = None) -> str:
+    """A claim token for one run of the task ``task_id`` (a run outside Celery gets its own id)."""
+    return f"{task_id or uuid.uuid4()}/{uuid.uuid4().hex[:12]}"
+
+
+def _same_task(token: str) -> Q:
+    return Q(claimed_by__startswith=token.rpartition("/")[0] + "/")
+
+
+def _nonce(token: str) -> str:
+    return token.rpartition("/")[2]
+
+
+def _gave_up(attempts: int, last_error: str) -> str:
+    text = f"could not be processed after {attempts} attempt{'s' if attempts != 1 else ''}"
+    return _clip_reason(f"{text} (last error: {last_error})" if last_error else text)
+
+
+def _clip_reason(text: str) -> str:
+    return text if len(text) <= _REASON_LENGTH else text[: _REASON_LENGTH - 1] + "…"
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of a transient error for the upload log."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return _clip_reason(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def upload_claim(*, upload_id: int, token: str) -> Upload | None:
+    """Take an upload for processing; None when another run holds it or it is finished.
+
+    Counts one attempt. When the attempts are already used up (earlier runs died or kept failing)
+    the upload ends ``failed`` here, with the last error, and None is returned.
+    """
+    now = timezone.now()
+    claimable = Q(state=RECEIVED) | (Q(state=PROCESSING) & _same_task(token))
+    with transaction.atomic():
+        # The row lock makes "read the previous claim, then replace it" one step on PostgreSQL
+        # (SQLite's IMMEDIATE transactions serialise writers anyway); the conditional UPDATE
+        # below still decides on its own.
+        before = (
+            Upload.objects.select_for_update()
+            .filter(claimable, pk=upload_id)
+            .values("state", "claimed_by", "attempts", "reason")
+            .first()
+        )
+        if before is None:
+            return None
+        # A claim found in "processing" belongs to a run of this same task that never finished.
+        last_error = INTERRUPTED if before["state"] == PROCESSING else before["reason"]
+        if before["attempts"] >= settings.INTAKE_MAX_ATTEMPTS:
+            Upload.objects.filter(claimable, pk=upload_id).update(
+                state=FAILED,
+                reason=_gave_up(before["attempts"], last_error),
+                claimed_by=token,
+                finished_at=now,
+                updated_at=now,
+            )
+            claimed = False
+        else:
+            claimed = bool(
+                Upload.objects.filter(claimable, pk=upload_id).update(
+                    state=PROCESSING,
+                    claimed_by=token,
+                    attempts=F("attempts") + 1,
+                    reason=last_error,
+                    updated_at=now,
+                )
+            )
+        upload = Upload.objects.select_related("job", "album").get(pk=upload_id)
+    if before["claimed_by"]:
+        _remove_leftovers(upload, before["claimed_by"])
+    if not claimed:
+        logger.warning("upload %s failed: %s", upload_id, upload.reason)
+        return None
+    return upload
+
+
+def _finish(upload: Upload, token: str, **fields: object) -> bool:
+    """End the attempt under ``token``; False when the claim was lost meanwhile."""
+    now = timezone.now()
+    return bool(
+        Upload.objects.filter(pk=upload.pk, state=PROCESSING, claimed_by=token).update(
+            finished_at=now, updated_at=now, **fields
+        )
+    )
+
+
+class _LostClaim(Exception):
+    """Another run took or finished this upload meanwhile; this run's work is rolled back."""
+
+
+def upload_release(*, upload_id: int, token: str, error: BaseException) -> bool:
+    """The run under ``token`` hit a transient error; True when it should be retried.
+
+    The upload goes back to ``received`` with the error as its reason, or ends ``failed`` when this
+    was its last attempt. False also when the claim was lost (another run owns the upload).
+    """
+    now = timezone.now()
+    text = describe_error(error)
+    with transaction.atomic():
+        attempts = (
+            Upload.objects.select_for_update()
+            .filter(pk=upload_id, state=PROCESSING, claimed_by=token)
+            .values_list("attempts", flat=True)
+            .first()
+        )
+        if attempts is None:
+            return False
+        mine = Upload.objects.filter(pk=upload_id, state=PROCESSING, claimed_by=token)
+        if attempts >= settings.INTAKE_MAX_ATTEMPTS:
+            mine.update(state=FAILED, reason=_gave_up(attempts, text), finished_at=now, updated_at=now)
+            logger.warning("upload %s failed after %s attempts: %s", upload_id, attempts, text)
+            return False
+        mine.update(state=RECEIVED, reason=text, updated_at=now)
+    logger.info("upload %s attempt %s failed, will retry: %s", upload_id, attempts, text)
+    return True
+
+
+def upload_fail(*, upload_id: int, task_id: str, reason: str, token: str | None = None) -> bool:
+    """End a run that cannot usefully go on (too slow, out of memory, a bug) as ``failed``.
+
+    ``token`` names the run; without it (the pool killed the run at its hard time limit and only
+    its task id is known) any run of ``task_id`` matches.
+    """
+    claim = Q(claimed_by=token) if token else _same_task(f"{task_id}/")
+    now = timezone.now()
+    with transaction.atomic():
+        held = Upload.objects.select_for_update().filter(claim, pk=upload_id, state=PROCESSING).first()
+        if held is None:
+            return False
+        Upload.objects.filter(pk=upload_id, state=PROCESSING, claimed_by=held.claimed_by).update(
+            state=FAILED, reason=_clip_reason(reason), finished_at=now, updated_at=now
+        )
+    _remove_leftovers(held, held.claimed_by)
+    logger.warning("upload %s failed: %s", upload_id, reason)
+    return True
+
+
+# --- storage names ------------------------------------------------------------------------------
+
+
+def _rendition_name(upload: Upload, token: str, rendition: str) -> str:
+    return f"photos/{upload.account_id}/{upload.pk}/{_nonce(token)}-{rendition}.jpg"
+
+
+def _moved_name(upload: Upload, token: str, area: str) -> str:
+    ext = PurePosixPath(upload.filename).suffix.lower()[:16]
+    day = timezone.localtime(upload.received_at).strftime("%Y/%m/%d")
+    return f"{area}/{upload.account_id}/{day}/{upload.pk}-{_nonce(token)}{ext}"
+
+
+def _remove_leftovers(upload: Upload, token: str) -> None:
+    """Delete what the run under ``token`` stored, unless something refers to it.
+
+    Called when a later claim replaces that run, so only a run that never committed (it was
+    killed, or lost its claim) can have left these names behind.
+    """
+    names = [_rendition_name(upload, token, r) for r in imaging.RENDITION_SIZES]
+    names += [_moved_name(upload, token, area) for area in ("quarantine", "uploads")]
+    # Belt and braces: the names carry this upload's id, so only the upload itself and the photo
+    # it produced could ever refer to them.
+    referenced = {upload.file.name}
+    if upload.photo_id:
+        referenced.update(*Photo.objects.filter(pk=upload.photo_id).values_list("original", "thumbnail", "preview"))
+    _delete_quietly(n for n in names if n not in referenced)
+
+
+def _delete_quietly(names: Iterable[str]) -> None:
+    for name in names:
+        try:
+            storage.delete(name)
+        except Exception:  # a leftover file is untidy, not harmful; never fail the upload for it
+            logger.warning("could not delete %s from storage", name, exc_info=True)
+
+
+# --- processing ---------------------------------------------------------------------------------
+
+
+def _limits() -> imaging.ImagingLimits:
+    return imaging.ImagingLimits(
+        max_bytes=settings.INTAKE_MAX_BYTES,
+        max_pixels=settings.INTAKE_MAX_PIXELS,
+        formats=frozenset(name.upper() for name in settings.INTAKE_FORMATS),
+    )
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def upload_process(*, upload_id: int, token: str) -> str:
+    """Turn a received upload into exactly one photo, or a rejection with a reason.
+
+    Returns the state the upload ended in, or "" when this run had nothing to do (the upload is
+    held by another run, finished, or gone). Transient errors (``OSError`` from storage, database
+    errors) propagate after this run's stored files are removed; the task retries them.
+    """
+    upload = upload_claim(upload_id=upload_id, token=token)
+    if upload is None:
+        return ""
+    stored: list[str] = []  # names this run wrote that nothing refers to until it commits
+    try:
+        return _process(upload, token, stored)
+    except _LostClaim:
+        logger.info("upload %s: claim lost to another run; nothing changed", upload_id)
+        return ""
+    except MemoryError:
+        # Only a pathological file gets past the pixel limit and still exhausts memory; trying it
+        # again would take the worker down again.
+        _delete_quietly(stored)
+        stored.clear()
+        upload_fail(upload_id=upload_id, task_id="", token=token, reason="needs more memory than a worker has")
+        return FAILED
+    finally:
+        _delete_quietly(stored)
+
+
+def _process(upload: Upload, token: str, stored: list[str]) -> str:
+    if upload.album is None:
+        return _reject(upload, token, stored, sha256=upload.sha256, reason="its album was deleted")
+    rejection = ""
+    with storage.local_path(upload.file.name) as path:
+        sha256 = upload.sha256 or _sha256_of(path)
+        try:
+            info, renditions = imaging.analyse_image(path, filename=upload.filename, limits=_limits())
+        except imaging.ImageRejected as exc:
+            rejection = exc.reason
+    if rejection:
+        return _reject(upload, token, stored, sha256=sha256, reason=rejection)
+
+    made: dict[str, str] = {}
+    for rendition in renditions:
+        made[rendition.name] = storage.save_bytes(_rendition_name(upload, token, rendition.name), rendition.data)
+        stored.append(made[rendition.name])
+    original = upload.file.name
+    if original.startswith("quarantine/"):  # a re-processed rejection that is now accepted
+        original = storage.copy(original, _moved_name(upload, token, "uploads"))
+        stored.append(original)
+
+    with transaction.atomic():
+        photo, reason, unused = _photo_from_upload(upload, sha256, info, made, original)
+        if not _finish(upload, token, state=DONE, reason=reason, sha256=sha256, photo=photo, file=original):
+            raise _LostClaim
+    stored.clear()  # committed: these names are referred to now
+    if original != upload.file.name:
+        unused.append(upload.file.name)
+    _delete_quietly(unused)
+    logger.info("upload %s done: photo %s %s", upload.pk, photo.pk, reason)
+    return DONE
+
+
+def _reject(upload: Upload, token: str, stored: list[str], *, sha256: str, reason: str) -> str:
+    """Keep the bytes in quarantine and record the reason."""
+    current = upload.file.name
+    target = current
+    # The photo this upload made may still show these bytes (a re-processed upload judged by new
+    # limits); its original must stay where it is.
+    shown = upload.photo_id is not None and Photo.objects.filter(pk=upload.photo_id, original=current).exists()
+    if not current.startswith("quarantine/") and not shown:
+        target = storage.copy(current, _moved_name(upload, token, "quarantine"))
+        stored.append(target)
+    if not _finish(upload, token, state=REJECTED, reason=_clip_reason(reason), sha256=sha256, photo=None, file=target):
+        raise _LostClaim
+    stored.clear()
+    if target != current:
+        _delete_quietly([current])
+    logger.info("upload %s rejected: %s", upload.pk, reason)
+    return REJECTED
+
+
+def _clip(value: str, field: str) -> str:
+    return value[: Photo._meta.get_field(field).max_length]
+
+
+def _photo_from_upload(
+    upload: Upload, sha256: str, info: imaging.ImageInfo, renditions: dict[str, str], original: str
+) -> tuple[Photo, str, list[str]]:
+    """Create, replace or reuse the photo (inside the caller's transaction).
+
+    Returns the photo, the reason to record and the stored names that are no longer needed.
+    """
+    album = upload.album
+    assert album is not None
+    fresh = list(renditions.values())
+    at_path = (
+        Photo.objects.select_for_update().filter(album=album, folder=upload.folder, filename=upload.filename).first()
+    )
+    if at_path is not None:
+        # The upload whose bytes the photo shows: a later one for the same path wins, whatever
+        # order the workers finish in.
+        newer = (
+            Upload.objects.filter(photo=at_path, file=at_path.original.name, pk__gt=upload.pk)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if newer is not None:
+            return at_path, f"replaced by upload {newer} of the same file, received later", fresh
+        if at_path.sha256 == sha256:
+            return at_path, "same bytes as the photo already there", _ensure_renditions(at_path, renditions)
+        old = [at_path.thumbnail.name, at_path.preview.name]
+        _fill(at_path, upload, sha256, info, renditions, original)
+        at_path.save()
+        return at_path, "", [name for name in old if name]
+
+    duplicate = Photo.objects.select_for_update().filter(album=album, sha256=sha256).order_by("pk").first()
+    if duplicate is not None:
+        where = "/".join(p for p in (duplicate.folder, duplicate.filename) if p)
+        reason = f"duplicate of photo {duplicate.pk} ({where}), same bytes"
+        return duplicate, reason, _ensure_renditions(duplicate, renditions)
+
+    photo = Photo(album=album, folder=upload.folder, filename=upload.filename)
+    _fill(photo, upload, sha256, info, renditions, original)
+    photo.save()
+    return photo, "", []
+
+
+def _fill(
+    photo: Photo, upload: Upload, sha256: str, info: imaging.ImageInfo, renditions: dict[str, str], original: str
+) -> None:
+    photo.section = upload.section
+    photo.original = original
+    photo.thumbnail = renditions.get("thumb", "")
+    photo.preview = renditions.get("preview", "")
+    photo.sha256 = sha256
+    photo.size = upload.size
+    photo.width, photo.height, photo.format = info.width, info.height, info.format
+    # EXIF times are the camera's wall clock without a zone: read them in the portal's TIME_ZONE.
+    photo.taken_at = timezone.make_aware(info.taken_at) if info.taken_at else None
+    # EXIF strings are whatever the camera (or a hostile file) wrote: clip them to the columns.
+    photo.camera_make = _clip(info.camera_make, "camera_make")
+    photo.camera_model = _clip(info.camera_model, "camera_model")
+    photo.camera_serial = _clip(info.camera_serial, "camera_serial")
+    photo.gps_latitude, photo.gps_longitude = info.gps_latitude, info.gps_longitude
+    photo.uploaded_by_id = upload.ftp_user_id
+
+
+def _ensure_renditions(photo: Photo, renditions: dict[str, str]) -> list[str]:
+    """Give an existing photo the fresh renditions it is missing; return the ones not used."""
+    unused = []
+    changed = False
+    for field, key in (("thumbnail", "thumb"), ("preview", "preview")):
+        current = getattr(photo, field).name
+        fresh = renditions.get(key, "")
+        if fresh and (not current or not storage.exists(current)):
+            setattr(photo, field, fresh)
+            changed = True
+        elif fresh:
+            unused.append(fresh)
+    if changed:
+        photo.save(update_fields=["thumbnail", "preview", "updated_at"])
+    return unused
+
+
+# --- the sweeper and the operator ---------------------------------------------------------------
+
+
+def upload_sweep(*, limit: int = SWEEP_BATCH) -> int:
+    """Queue uploads stuck in ``received`` or ``processing`` beyond INTAKE_STUCK_AFTER seconds.
+
+    A ``processing`` upload that old lost its worker (the threshold is above the hard time limit):
+    it goes back to ``received``, keeping its claim token so the next claim can clear what that run
+    left behind. Each row is taken with a conditional UPDATE on its ``updated_at``, so when two
+    schedulers sweep at once only one of them queues it; a task queued twice would be harmless
+    anyway, the claim sees to that. Returns the number of uploads queued.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.INTAKE_STUCK_AFTER)
+    stuck = list(
+        Upload.objects.filter(state__in=(RECEIVED, PROCESSING), updated_at__lt=cutoff)
+        .order_by("updated_at")
+        .values_list("pk", "state", "updated_at")[:limit]
+    )
+    queued = 0
+    for upload_id, state, updated_at in stuck:
+        changes: dict[str, object] = {"updated_at": now}
+        if state == PROCESSING:
+            changes.update(state=RECEIVED, reason=INTERRUPTED)
+        if Upload.objects.filter(pk=upload_id, state=state, updated_at=updated_at).update(**changes):
+            upload_queue(upload_id)
+            queued += 1
+    if queued:
+        logger.info("sweeper queued %d stuck upload(s)", queued)
+    return queued
+
+
+def upload_reprocess(*, upload_ids: list[int]) -> list[int]:
+    """Process uploads again (the operator's action); returns the ids queued.
+
+    Finished uploads go back to ``received`` with a fresh set of attempts. An upload being
+    processed is left alone (if its worker is gone the sweeper re-queues it).
+    """
+    queued = []
+    for upload_id in upload_ids:
+        with transaction.atomic():
+            updated = (
+                Upload.objects.filter(pk=upload_id)
+                .exclude(state=PROCESSING)
+                .update(
+                    state=RECEIVED,
+                    reason="",
+                    attempts=0,
+                    finished_at=None,
+                    updated_at=timezone.now(),
+                    # A finished run's token must not be taken for a killed one's: its files are in use.
+                    claimed_by=Case(When(state=RECEIVED, then=F("claimed_by")), default=Value("")),
+                )
+            )
+            if updated:
+                transaction.on_commit(partial(upload_queue, upload_id))
+                queued.append(upload_id)
+    return queued

@@ -1,0 +1,99 @@
+"""Real images for the intake tests, made with Pillow; hostile ones by patching the bytes.
+
+Shared by the imaging unit tests, the intake service tests and the end-to-end corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from typing import Any
+
+from PIL import Image, ImageCms
+
+SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+# --- builders ------------------------------------------------------------------------------------
+
+
+def camera_exif(*, orientation: int | None = None) -> Image.Exif:
+    """EXIF as a camera writes it: make and model in IFD0, the rest in the Exif and GPS IFDs."""
+    exif = Image.Exif()
+    exif[0x010F] = "Canon\x00"  # cameras pad with NULs
+    exif[0x0110] = " Canon EOS R5 "
+    if orientation is not None:
+        exif[0x0112] = orientation
+    exif_ifd = exif.get_ifd(0x8769)
+    exif_ifd[0x9003] = "2024:05:06 07:08:09"
+    exif_ifd[0xA431] = "032021001234"
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "S"
+    gps[2] = (33.0, 51.0, 36.0)
+    gps[3] = "W"
+    gps[4] = (151.0, 12.0, 54.0)
+    return exif
+
+
+def picture(size: tuple[int, int] = (300, 200), mode: str = "RGB") -> Image.Image:
+    """A gradient rather than a flat colour, so resampling and decoding have real work to do."""
+    return Image.linear_gradient("L").resize(size).convert(mode)
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **params: Any) -> bytes:
+    out = io.BytesIO()
+    img.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def jpeg(size: tuple[int, int] = (300, 200), **params: Any) -> bytes:
+    return encode(picture(size), "JPEG", **params)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(side: int) -> bytes:
+    """A valid one-bit black PNG of side x side pixels that is only a few kilobytes on disk."""
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    row = bytes(1 + side // 8)  # filter byte + packed pixels
+    z = zlib.compressobj(9)
+    idat = b"".join(z.compress(row * 1000) for _ in range(side // 1000)) + z.flush()
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def with_frame_size(data: bytes, width: int, height: int) -> bytes:
+    """Rewrite the size in the SOF0 header of a baseline JPEG, leaving the scan alone."""
+    sof = data.index(b"\xff\xc0")
+    return data[: sof + 5] + struct.pack(">HH", height, width) + data[sof + 9 :]
+
+
+def jpeg_markers(data: bytes) -> list[int]:
+    """The marker codes before the first scan, e.g. 0xE0 for APP0 (JFIF), 0xE1 for EXIF/XMP."""
+    markers, pos = [], 2
+    while data[pos + 1] != 0xDA:  # start of scan: metadata cannot follow
+        markers.append(data[pos + 1])
+        pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+    return markers
+
+
+def cmyk_jpeg() -> bytes:
+    return encode(Image.new("CMYK", (120, 80), (255, 0, 0, 0)), "JPEG")
+
+
+def png_16_bit() -> bytes:
+    return encode(Image.new("I;16", (40, 30), 32768), "PNG")
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("P", (20, 20), colour) for colour in (1, 2, 3)]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+
+
+def with_orientation_as_text(data: bytes) -> bytes:
+    """Retype the IFD0 orientation entry of ``jpeg(exif=camera_exif(orientation=6))`` from SHORT 6 to ASCII "6"."""
+    entry = b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
+    assert data.count(entry) == 1
+    return data.replace(entry, b"\x01\x12\x00\x02\x00\x00\x00\x026\x00\x00\x00")
