@@ -2,27 +2,25 @@
 
 The SFTP server reports what happened to files (``sftp_file_closed``, ``sftp_file_renamed``,
 ``sftp_file_removed``) and the rules of DESIGN §3 are decided here: temporary names are not taken in,
-a rename to a final name is, a rename moves a photo, a delete removes it. ``upload_process`` is the
-worker's ``ensure``-style step (DESIGN §4): it claims the upload, does what is missing and returns
-quietly when there is nothing to do, so running it twice makes one photo.
+a rename to a final name is, a rename moves a photo, a delete removes it. What happens to an upload
+after it is recorded (the worker's processing, the sweeper, re-processing) is in ``albums.intake``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from albums import imaging, storage
+from albums import intake, storage
 from albums.models import SECTION_OF_FOLDER, Album, Photo, Upload
 from albums.paths import is_temporary_name, validate_name
-from jobs.exceptions import Conflict, Forbidden, Invalid
+from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound
 from jobs.models import FTPUser, PhotoJob
 
 logger = logging.getLogger(__name__)
@@ -89,13 +87,8 @@ class FilePath:
 
 
 def _queue_processing(upload_id: int) -> None:
-    """Queue the task; if the broker is down the upload stays ``received`` for the sweeper."""
-    from albums.tasks import process_upload
-
-    try:
-        process_upload.delay(upload_id)
-    except Exception:  # any broker/transport error: nothing is lost, the sweeper re-queues
-        logger.warning("could not queue upload %s; the sweeper will pick it up", upload_id, exc_info=True)
+    """Queue the processing; if the broker is down the upload stays ``received`` for the sweeper."""
+    intake.upload_queue(upload_id)
 
 
 def upload_register(
@@ -110,14 +103,24 @@ def upload_register(
     """Record a finished file and queue its processing once the row is committed.
 
     The bytes are put into storage under a fresh name first, so the upload owns them whatever
-    later happens to the file in the SFTP tree.
+    later happens to the file in the SFTP tree. An earlier upload of the same path still waiting to
+    be processed is superseded: only the newest version of a path becomes its photo, whichever task
+    runs first.
     """
-    album = where.album
+    # Fresh from the database: the album may have been renamed (or removed) during a long upload.
+    album = Album.objects.select_related("job").filter(pk=where.album.pk).first()
+    if album is None:
+        raise NotFound("The album folder was removed while this file was being uploaded.")
     job = album.job
     stored = storage.store_local_file(
         local_file, storage.upload_name(account_id=job.account_id, filename=where.filename)
     )
     with transaction.atomic():
+        Upload.objects.filter(where.same_path_q(), state__in=PENDING_STATES).update(
+            state=Upload.State.REJECTED,
+            reason="replaced by a newer upload of the same file",
+            finished_at=timezone.now(),
+        )
         upload = Upload.objects.create(
             account_id=job.account_id,
             job=job,
@@ -134,12 +137,16 @@ def upload_register(
         )
         transaction.on_commit(lambda: _queue_processing(upload.pk))
     logger.info(
-        "upload registered id=%s account=%s path=%s size=%s user=%s",
+        "upload registered id=%s account=%s job=%s path=%s section=%s size=%s sha256=%s user=%s address=%s",
         upload.pk,
         job.account_id,
-        upload.path,
+        job.internal_name,
+        json.dumps(upload.path, ensure_ascii=False),  # quoted: names have spaces
+        upload.section,
         size,
-        ftp_user,
+        sha256 or "-",
+        ftp_user or "-",
+        client_address or "-",
     )
     return upload
 
@@ -173,6 +180,11 @@ def _move_photo(old: FilePath, new: FilePath) -> None:
         # A rename over an existing name replaces that file, and so its photo.
         for replaced in Photo.objects.filter(new.same_path_q()).exclude(old.same_path_q()):
             photo_delete(photo=replaced)
+        Upload.objects.filter(new.same_path_q(), state__in=PENDING_STATES).exclude(old.same_path_q()).update(
+            state=Upload.State.REJECTED,
+            reason="replaced by a file renamed over it",
+            finished_at=timezone.now(),
+        )
         Photo.objects.filter(old.same_path_q()).update(
             album=new.album, folder=new.folder, filename=new.filename, section=section
         )
@@ -191,10 +203,11 @@ def sftp_file_renamed(
     new: FilePath,
     local_file: Path,
     size: int,
+    sha256: str = "",
     ftp_user: FTPUser | None,
     client_address: str | None = None,
 ) -> Upload | None:
-    """A client renamed a file (``local_file`` is its new place on disk).
+    """A client renamed a file (``local_file`` is where it is on disk; ``sha256`` when already known).
 
     A temporary name renamed to a final one is a finished upload; a final name renamed moves the
     photo with it (between sections and albums too).
@@ -206,7 +219,12 @@ def sftp_file_renamed(
         return None
     if is_temporary_name(old.filename):
         return upload_register(
-            where=new, local_file=local_file, size=size, ftp_user=ftp_user, client_address=client_address
+            where=new,
+            local_file=local_file,
+            size=size,
+            sha256=sha256,
+            ftp_user=ftp_user,
+            client_address=client_address,
         )
     _move_photo(old, new)
     return None
@@ -231,166 +249,7 @@ def photo_delete(*, photo: Photo) -> None:
     transaction.on_commit(lambda: [storage.delete(name) for name in renditions])
 
 
-# --- processing (the worker) --------------------------------------------------------------------
-
-
-def _limits() -> imaging.ImagingLimits:
-    return imaging.ImagingLimits(
-        max_bytes=settings.INTAKE_MAX_BYTES,
-        max_pixels=settings.INTAKE_MAX_PIXELS,
-        formats=frozenset(settings.INTAKE_FORMATS),
-    )
-
-
-def upload_claim(*, upload_id: int, token: str) -> Upload | None:
-    """Take an upload for processing, or None when another task holds it or it is finished.
-
-    ``token`` is the Celery task id: a redelivery of the same message may take its own claim back.
-    """
-    now = timezone.now()
-    claimed = Upload.objects.filter(
-        Q(state=Upload.State.RECEIVED) | Q(state=Upload.State.PROCESSING, claimed_by=token),
-        pk=upload_id,
-    ).update(state=Upload.State.PROCESSING, claimed_by=token, attempts=F("attempts") + 1, updated_at=now)
-    if not claimed:
-        return None
-    upload = Upload.objects.select_related("job", "album").get(pk=upload_id)
-    if upload.attempts > settings.INTAKE_MAX_ATTEMPTS:
-        _finish(
-            upload,
-            token,
-            state=Upload.State.FAILED,
-            reason=f"could not be processed after {settings.INTAKE_MAX_ATTEMPTS} attempts",
-        )
-        return None
-    return upload
-
-
-def _finish(upload: Upload, token: str, *, state: str, reason: str = "", photo: Photo | None = None) -> bool:
-    return bool(
-        Upload.objects.filter(pk=upload.pk, state=Upload.State.PROCESSING, claimed_by=token).update(
-            state=state, reason=reason, photo=photo, finished_at=timezone.now(), updated_at=timezone.now()
-        )
-    )
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def upload_process(*, upload_id: int, token: str) -> None:
-    """Turn a received upload into exactly one photo, or a rejection with a reason."""
-    upload = upload_claim(upload_id=upload_id, token=token)
-    if upload is None:
-        return
-    if upload.album is None:
-        _finish(upload, token, state=Upload.State.REJECTED, reason="its album was deleted")
-        return
-    with storage.local_path(upload.file.name) as path:
-        sha256 = upload.sha256 or _sha256_of(path)
-        try:
-            info, renditions = imaging.analyse_image(path, filename=upload.filename, limits=_limits())
-        except imaging.ImageRejected as exc:
-            _finish(upload, token, state=Upload.State.REJECTED, reason=exc.reason)
-            logger.info("upload %s rejected: %s", upload.pk, exc.reason)
-            return
-    stored = {
-        r.name: storage.save_bytes(f"photos/{upload.account_id}/{upload.album_id}/{upload.pk}-{r.name}.jpg", r.data)
-        for r in renditions
-    }
-    try:
-        photo = _photo_from_upload(upload, token, sha256, info, stored)
-    except BaseException as exc:
-        for name in stored.values():
-            storage.delete(name)
-        if isinstance(exc, _LostClaim):
-            return
-        raise
-    logger.info("upload %s done: photo %s", upload.pk, photo.pk if photo else None)
-
-
-@transaction.atomic
-def _photo_from_upload(
-    upload: Upload, token: str, sha256: str, info: imaging.ImageInfo, renditions: dict[str, str]
-) -> Photo | None:
-    album = upload.album
-    assert album is not None
-    where = FilePath(album=album, folder=upload.folder, filename=upload.filename)
-    at_path = Photo.objects.select_for_update().filter(where.same_path_q()).first()
-    duplicate = (
-        at_path if at_path and at_path.sha256 == sha256 else (Photo.objects.filter(album=album, sha256=sha256).first())
-    )
-    if duplicate is not None:
-        # Identical bytes into the same album: no second photo, the upload points at the first.
-        if not _finish(
-            upload,
-            token,
-            state=Upload.State.DONE,
-            reason=f"duplicate of photo {duplicate.pk}" if duplicate != at_path else "",
-            photo=duplicate,
-        ):
-            raise _LostClaim
-        transaction.on_commit(lambda: [storage.delete(n) for n in renditions.values()])
-        return duplicate
-    photo = at_path or Photo(album=album, folder=upload.folder, filename=upload.filename)
-    old_renditions = [photo.thumbnail.name, photo.preview.name] if at_path else []
-    photo.section = upload.section
-    photo.original = upload.file.name
-    photo.thumbnail = renditions.get("thumb", "")
-    photo.preview = renditions.get("preview", "")
-    photo.sha256 = sha256
-    photo.size = upload.size
-    photo.width, photo.height, photo.format = info.width, info.height, info.format
-    photo.taken_at = timezone.make_aware(info.taken_at) if info.taken_at else None
-    photo.camera_make, photo.camera_model, photo.camera_serial = info.camera_make, info.camera_model, info.camera_serial
-    photo.gps_latitude, photo.gps_longitude = info.gps_latitude, info.gps_longitude
-    photo.uploaded_by_id = upload.ftp_user_id
-    photo.save()
-    if not _finish(upload, token, state=Upload.State.DONE, photo=photo):
-        raise _LostClaim
-    transaction.on_commit(lambda: [storage.delete(n) for n in old_renditions])
-    return photo
-
-
-class _LostClaim(Exception):
-    """Another task finished or took this upload meanwhile; this run's work is rolled back."""
-
-
-def upload_sweep() -> int:
-    """Re-queue uploads stuck in ``received`` or ``processing`` (the periodic sweeper).
-
-    A ``processing`` row older than the threshold lost its worker: it goes back to ``received`` with
-    a cleared claim. Two schedulers sweeping at once only queue a task twice, which the claim makes
-    harmless.
-    """
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.INTAKE_STUCK_AFTER)
-    Upload.objects.filter(state=Upload.State.PROCESSING, updated_at__lt=cutoff).update(
-        state=Upload.State.RECEIVED, claimed_by="", updated_at=timezone.now()
-    )
-    stuck = list(Upload.objects.filter(state=Upload.State.RECEIVED, updated_at__lt=cutoff).values_list("pk", flat=True))
-    for upload_id in stuck:
-        Upload.objects.filter(pk=upload_id, state=Upload.State.RECEIVED).update(updated_at=timezone.now())
-        _queue_processing(upload_id)
-    if stuck:
-        logger.info("sweeper re-queued %d uploads", len(stuck))
-    return len(stuck)
-
-
-def upload_reprocess(*, upload_ids: list[int]) -> int:
-    """Queue uploads again (operator's action): finished ones go back to ``received`` first."""
-    count = 0
-    for upload_id in upload_ids:
-        with transaction.atomic():
-            updated = (
-                Upload.objects.filter(pk=upload_id)
-                .exclude(state=Upload.State.PROCESSING)
-                .update(state=Upload.State.RECEIVED, claimed_by="", reason="", attempts=0, updated_at=timezone.now())
-            )
-            if updated:
-                transaction.on_commit(lambda uid=upload_id: _queue_processing(uid))
-                count += 1
-    return count
+# --- processing: see albums.intake ---------------------------------------------------------------
+# The worker's half of the writes moved to albums.intake; this name keeps callers written against
+# the one-module layout (tests/web) working.
+upload_process = intake.upload_process

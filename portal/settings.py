@@ -185,9 +185,22 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # Above the longest task (its hard time limit) so Redis does not hand a running task to a second
-    # worker: with acks_late an unacknowledged task is redelivered after this many seconds.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Above the longest task (its hard time limit) and the longest retry countdown (checked
+        # below) so Redis does not hand a running or waiting task to a second worker: with acks_late
+        # an unacknowledged task is redelivered after this many seconds.
+        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # Queueing happens inside an SFTP close. redis-py waits forever by default; with these a
+        # dead broker costs that close well under a second (refused), and a broker that accepts
+        # connections but never answers one socket timeout (5 s measured; 2 x 5 s at most).
+        "socket_connect_timeout": 3,
+        "socket_timeout": 5,
+    }
+# Several portals (or test runs) can share one Redis by using their own queue.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "celery")
+# One quick retry covers a pooled connection that went stale (Redis restarted); beyond that the
+# upload stays "received" and the sweeper queues it (DESIGN §4: uploads succeed with Redis down).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -205,6 +218,19 @@ INTAKE_FORMATS = envlist("INTAKE_FORMATS", "JPEG,PNG")
 INTAKE_MAX_ATTEMPTS = envint("INTAKE_MAX_ATTEMPTS", 5)
 INTAKE_STUCK_AFTER = envint("INTAKE_STUCK_AFTER", 600)  # seconds before the sweeper re-queues
 INTAKE_SWEEP_INTERVAL = envint("INTAKE_SWEEP_INTERVAL", 60)
+# Transient errors (database, storage) are retried after INTAKE_RETRY_DELAY seconds, doubling up to
+# INTAKE_RETRY_DELAY_MAX, until INTAKE_MAX_ATTEMPTS is reached.
+INTAKE_RETRY_DELAY = envint("INTAKE_RETRY_DELAY", 2)
+INTAKE_RETRY_DELAY_MAX = envint("INTAKE_RETRY_DELAY_MAX", 300)
+# The intake guarantees (DESIGN §4) rest on these orderings: refuse to start without them.
+if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be above 0 and below CELERY_TASK_TIME_LIMIT")
+if INTAKE_STUCK_AFTER <= CELERY_TASK_TIME_LIMIT:
+    # Otherwise the sweeper would hand a live (slow) run's upload to a second worker.
+    raise ImproperlyConfigured("INTAKE_STUCK_AFTER must be above CELERY_TASK_TIME_LIMIT")
+_visibility = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if isinstance(_visibility, int) and _visibility <= CELERY_TASK_TIME_LIMIT + INTAKE_RETRY_DELAY_MAX:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT + INTAKE_RETRY_DELAY_MAX")
 
 # --- SFTP server ------------------------------------------------------------------------------
 SFTPD_HOST = env("SFTPD_HOST", "127.0.0.1")

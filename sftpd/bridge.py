@@ -21,7 +21,7 @@ from albums import services as album_services
 from albums.models import Album
 from albums.services import FilePath
 from jobs import selectors, services
-from jobs.models import FTPUser, PhotoJob
+from jobs.models import FTPUser, PhotoJob, SSHKey
 
 T = TypeVar("T")
 
@@ -61,10 +61,11 @@ class Principal:
     username: str
     account_id: int
     method: str  # "password" or "publickey"
+    key: SSHKey | None = None  # the key that logged in (publickey)
 
 
-def _principal(user: FTPUser, method: str) -> Principal:
-    return Principal(ftp_user=user, username=user.username, account_id=user.account_id, method=method)
+def _principal(user: FTPUser, method: str, key: SSHKey | None = None) -> Principal:
+    return Principal(ftp_user=user, username=user.username, account_id=user.account_id, method=method, key=key)
 
 
 def _authenticate_password(username: str, password: str) -> Principal | None:
@@ -72,19 +73,29 @@ def _authenticate_password(username: str, password: str) -> Principal | None:
     return _principal(user, "password") if user else None
 
 
+def _acceptable(key: asyncssh.SSHKey) -> bool:
+    """The key types ``ssh_key_add`` accepts, checked again in case a row was written another way."""
+    algorithm = key.get_algorithm()
+    if algorithm not in services.ACCEPTED_KEY_TYPES:
+        return False
+    return algorithm != "ssh-rsa" or key.pyca_key.key_size >= services.MIN_RSA_BITS  # type: ignore[attr-defined]
+
+
 def _authorized_key(username: str, key: asyncssh.SSHKey) -> Principal | None:
+    if not _acceptable(key):
+        return None
     for stored in selectors.ftp_user_keys(username=username):
         try:
             if asyncssh.import_public_key(stored.public_key).public_data == key.public_data:
                 user = FTPUser.objects.get(pk=stored.ftp_user_id)
-                return _principal(user, "publickey")
+                return _principal(user, "publickey", stored)
         except (asyncssh.KeyImportError, ValueError):
             continue  # a key the database holds but asyncssh cannot read never matches
     return None
 
 
 def _record_login(principal: Principal, address: str | None) -> None:
-    services.ftp_user_record_login(ftp_user=principal.ftp_user, address=address)
+    services.ftp_user_record_login(ftp_user=principal.ftp_user, address=address, key=principal.key)
 
 
 def _planned_jobs(account_id: int) -> list[PhotoJob]:
@@ -95,21 +106,19 @@ def _find_job(account_id: int, name: str) -> PhotoJob | None:
     return selectors.planned_jobs(account_id=account_id).filter(internal_name=name).first()
 
 
-def _find_album(account_id: int, job_name: str, album_name: str) -> Album | None:
-    return (
-        Album.objects.select_related("job")
-        .filter(
-            job__account_id=account_id,
-            job__status=PhotoJob.Status.PLANNED,
-            job__internal_name=job_name,
-            name__iexact=album_name,
-        )
-        .first()
-    )
-
-
 def _albums_of(job: PhotoJob) -> list[Album]:
     return list(Album.objects.filter(job=job))
+
+
+def _lookup(account_id: int, job_name: str, album_name: str | None) -> tuple[PhotoJob | None, Album | None]:
+    """The planned job and (when asked) its album a path names, in one trip to the I/O pool."""
+    job = _find_job(account_id, job_name)
+    if job is None or album_name is None:
+        return job, None
+    album = Album.objects.filter(job=job, name__iexact=album_name).first()
+    if album is not None:
+        album.job = job  # spares a query whenever the path is used
+    return job, album
 
 
 async def authenticate_password(username: str, password: str) -> Principal | None:
@@ -132,8 +141,8 @@ async def find_job(account_id: int, name: str) -> PhotoJob | None:
     return await run(_find_job, account_id, name)
 
 
-async def find_album(account_id: int, job_name: str, album_name: str) -> Album | None:
-    return await run(_find_album, account_id, job_name, album_name)
+async def lookup(account_id: int, job_name: str, album_name: str | None) -> tuple[PhotoJob | None, Album | None]:
+    return await run(_lookup, account_id, job_name, album_name)
 
 
 async def albums_of(job: PhotoJob) -> list[Album]:

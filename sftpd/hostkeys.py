@@ -14,6 +14,8 @@ from pathlib import Path
 
 import asyncssh
 
+from albums.storage import fsync_dir
+
 KEY_FILES = {"ssh-ed25519": ("ssh_host_ed25519_key", {}), "ssh-rsa": ("ssh_host_rsa_key", {"key_size": 3072})}
 
 
@@ -40,8 +42,14 @@ def load_or_create(key_dir: Path) -> list[asyncssh.SSHKey]:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-            path.with_suffix(".pub").write_bytes(key.export_public_key())
-        keys.append(asyncssh.read_private_key(path))
+            fsync_dir(key_dir)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)  # a private key readable by others is a leaked key waiting to happen
+        key = asyncssh.read_private_key(path)
+        public = path.with_suffix(".pub")
+        if not public.exists():  # for operators (ssh-keygen -l -f) and the camera set-up pages
+            public.write_bytes(key.export_public_key())
+        keys.append(key)
     return keys
 
 

@@ -1,27 +1,41 @@
-"""Authentication and sessions: who may log in, and that a session can only ever be SFTP.
+"""Authentication and sessions: who may log in, for how long, and that a session can only ever be SFTP.
 
-``PortalSSHServer`` checks passwords (Django's hasher) and public keys (the FTP user's keys) off the
-event loop through ``sftpd.bridge``. Every login must pass a check: ``begin_auth`` always answers
-True, because answering False would let a client in with no credentials at all. Sessions accept
-only the ``sftp`` subsystem: no shell, exec, SCP or pty.
+``PortalSSHServer`` (one per connection) checks passwords (Django's hasher) and public keys (the FTP
+user's keys) off the event loop through ``sftpd.bridge``. Every login must pass a check: ``begin_auth``
+always answers True, because answering False would let a client in with no credentials at all, and
+``auth_completed`` refuses a login that no check vouched for. Unknown users, inactive users and wrong
+passwords fail alike, each after one password hash.
+
+Limits (``sftpd.guard``, settings ``SFTPD_*``): bans after repeated failures, failed attempts per
+connection, unauthenticated connections per address, sessions per FTP user, channels per connection,
+an idle timeout (no SFTP request for ``SFTPD_IDLE_TIMEOUT`` seconds) on top of asyncssh's login
+timeout and keepalive. Whoever is turned away is told why in the SSH disconnect message, which
+FileZilla, WinSCP and OpenSSH show.
+
+Sessions accept only the ``sftp`` subsystem: no shell, exec, SCP or pty; asyncssh's defaults refuse
+port, agent and X11 forwarding. One log line per connection says how it went.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 
 import asyncssh
 from asyncssh.stream import SSHReader, SSHServerStreamSession, SSHWriter
+from django.conf import settings
 
 from sftpd import bridge
+from sftpd.guard import ConnectionCounter, LoginGuard
 from sftpd.protocol import PortalSFTPHandler
 from sftpd.vfs import PortalSFTPServer
 
 logger = logging.getLogger("sftpd.session")
 
 SFTP_VERSION = 3  # every photographer client and camera speaks v3; WinSCP downgrades from v6 to it
+MAX_CHANNELS = 10  # SFTP sessions on one connection, as OpenSSH's MaxSessions
 
 
 @dataclass
@@ -29,19 +43,39 @@ class SessionStats:
     started: float = field(default_factory=time.monotonic)
     files: int = 0
     bytes: int = 0
+    partial: int = 0  # uploads cut off by a dropped connection
+    channels: int = 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} minutes"
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
+
+
+def _field(value: object) -> str:
+    text = str(value)
+    return f'"{text}"' if not text or any(c in text for c in ' "=') else text
+
+
+def log_fields(**fields: object) -> str:
+    """``key=value`` pairs, quoted where needed: one line a log search can take apart."""
+    return " ".join(f"{key}={_field(value)}" for key, value in fields.items())
 
 
 class PortalSession(SSHServerStreamSession):
     """A session channel that runs the SFTP subsystem and nothing else."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: SessionStats, touch: object) -> None:
         super().__init__(None, PortalSFTPServer, SFTP_VERSION, allow_scp=False)
+        self._stats = stats
+        self._touch = touch
 
     def shell_requested(self) -> bool:
         return False
 
     def exec_requested(self, command: str) -> bool:
-        return False
+        return False  # rclone probes with md5sum/sha1sum/echo: a prompt refusal, and it carries on
 
     def pty_requested(self, *args: object) -> bool:
         return False
@@ -57,67 +91,233 @@ class PortalSession(SSHServerStreamSession):
         reader = SSHReader[bytes](self, self._chan)
         writer = SSHWriter[bytes](self, self._chan)
         server = self._init_sftp_server()
-        handler = PortalSFTPHandler(server, reader, writer, SFTP_VERSION)
+        handler = PortalSFTPHandler(server, reader, writer, SFTP_VERSION, touch=self._touch)
         self._conn.create_task(handler.run(), reader.logger)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stats.channels -= 1
+        super().connection_lost(exc)
 
 
 class PortalSSHServer(asyncssh.SSHServer):
-    """One instance per connection."""
+    """One instance per connection; ``guard`` and ``counter`` are shared by the listener's connections."""
 
-    def __init__(self) -> None:
+    def __init__(self, guard: LoginGuard, counter: ConnectionCounter) -> None:
+        self._guard = guard
+        self._counter = counter
         self._conn: asyncssh.SSHServerConnection | None = None
-        self._address: str | None = None
+        self._address = "-"
         self._candidate: bridge.Principal | None = None
         self._principal: bridge.Principal | None = None
         self._stats = SessionStats()
         self._username = ""
+        self._failures = 0
+        self._outcome = ""  # set when the server ends the connection on purpose
+        self._counted_unauthenticated = False
+        self._counted_session = False
+        self._last_activity = time.monotonic()
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    # --- connection ---------------------------------------------------------------------------
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         peer = conn.get_extra_info("peername")
-        self._address = peer[0] if peer else None
+        self._address = peer[0] if peer else "-"
         conn.set_extra_info(portal_stats=self._stats)
+        if not self._counter.open_unauthenticated(self._address):
+            self._end(
+                "too many connections",
+                asyncssh.DISC_TOO_MANY_CONNECTIONS,
+                "Too many connections from your address are logging in at once; try again in a moment.",
+            )
+            return
+        self._counted_unauthenticated = True
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        if self._counted_unauthenticated:
+            self._counter.close_unauthenticated(self._address)
+            self._counted_unauthenticated = False
+        if self._counted_session and self._principal is not None:
+            self._counter.close_session(self._principal.ftp_user.pk)
+            self._counted_session = False
         p = self._principal
         logger.info(
-            "session end user=%s address=%s auth=%s duration=%.1fs files=%d bytes=%d outcome=%s",
-            p.username if p else self._username or "-",
-            self._address,
-            p.method if p else "-",
-            time.monotonic() - self._stats.started,
-            self._stats.files,
-            self._stats.bytes,
-            "error: " + str(exc) if exc else ("ok" if p else "not logged in"),
+            "session end %s",
+            log_fields(
+                user=p.username if p else self._username or "-",
+                address=self._address,
+                auth=p.method if p else "-",
+                duration=f"{time.monotonic() - self._stats.started:.1f}s",
+                files=self._stats.files,
+                bytes=self._stats.bytes,
+                partial=self._stats.partial,
+                outcome=self._describe(exc),
+            ),
         )
 
-    def begin_auth(self, username: str) -> bool:
+    def _describe(self, exc: Exception | None) -> str:
+        if self._outcome:
+            return self._outcome
+        if self._principal is None:
+            return "login failed" if self._failures else "not logged in"
+        if exc is None or (isinstance(exc, asyncssh.ConnectionLost) and "keepalive" not in str(exc)):
+            return "ok"
+        if "keepalive" in str(exc):
+            return "keepalive timeout"
+        return f"error: {exc}"
+
+    def _end(self, outcome: str, code: int, reason: str) -> None:
+        """Close the connection on purpose, telling the client why.
+
+        The disconnect message goes out before the channels close, as asyncssh itself does for a
+        ``DisconnectError``: ``SSHServerConnection.disconnect`` closes the channels first, and
+        OpenSSH-based clients then leave without showing the reason.
+        """
+        self._outcome = self._outcome or outcome
+        conn = self._conn
+        if conn is not None:
+            conn._send_disconnect(code, reason, asyncssh.DEFAULT_LANG)
+            conn._force_close(None)
+
+    # --- authentication -----------------------------------------------------------------------
+
+    async def begin_auth(self, username: str) -> bool:
         self._username = username
-        return True  # always demand credentials
+        refusal = await self._guard.refusal(self._address, username)
+        if refusal:
+            self._end("banned", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, refusal)
+        return True  # always demand credentials: False would log the client in with none
 
     def password_auth_supported(self) -> bool:
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        self._candidate = await bridge.authenticate_password(username, password)
-        return self._candidate is not None
+        refusal = await self._guard.refusal(self._address, username)
+        if refusal:  # banned by an earlier attempt on this connection
+            self._end("banned", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, refusal)
+            return False
+        try:
+            principal = await bridge.authenticate_password(username, password)
+        except Exception:
+            self._unavailable()
+            return False
+        if principal is None:
+            await self._guard.failed(self._address, username)
+            self._failed("password", username)
+            return False
+        return self._accept(principal)
 
     def public_key_auth_supported(self) -> bool:
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
         # Called for the client's probe and again for the signed request; asyncssh checks the
-        # signature afterwards, so the login counts only in auth_completed.
-        self._candidate = await bridge.authorized_key(username, key)
-        return self._candidate is not None
+        # signature afterwards, so the login counts only in auth_completed. A key that does not fit
+        # counts against this connection's attempts but not towards a ban: people with several keys
+        # in their agent are not attackers, and keys cannot be guessed.
+        try:
+            principal = await bridge.authorized_key(username, key)
+        except Exception:
+            self._unavailable()
+            return False
+        if principal is None:
+            self._failed("publickey", username)
+            return False
+        return self._accept(principal)
+
+    def _unavailable(self) -> None:
+        """The database (or anything behind the login check) failed: say so, not a traceback."""
+        logger.exception("login check failed %s", log_fields(user=self._username, address=self._address))
+        self._end(
+            "login check failed",
+            asyncssh.DISC_SERVICE_NOT_AVAILABLE,
+            "The server cannot check logins right now. Please try again in a few minutes.",
+        )
+
+    def _accept(self, principal: bridge.Principal) -> bool:
+        """Take valid credentials, unless the user already has all the sessions allowed.
+
+        Checked before the login succeeds, so the client shows the reason rather than a login
+        followed by a closed connection; ``auth_completed`` counts the session for real.
+        """
+        if self._counter.sessions_full(principal.ftp_user.pk):
+            self._refuse_session(principal)
+            return False
+        self._candidate = principal
+        return True
+
+    def _refuse_session(self, principal: bridge.Principal) -> None:
+        limit = settings.SFTPD_MAX_SESSIONS_PER_USER
+        self._end(
+            "too many sessions",
+            asyncssh.DISC_TOO_MANY_CONNECTIONS,
+            f"{principal.username} already has {limit} connections open, the most allowed at once. "
+            "Close one and try again.",
+        )
+
+    def _failed(self, method: str, username: str) -> None:
+        self._failures += 1
+        logger.info("login failed %s", log_fields(user=username, address=self._address, method=method))
+        if self._failures >= settings.SFTPD_MAX_AUTH_TRIES:
+            self._end(
+                "too many failed attempts",
+                asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
+                "Too many failed login attempts on this connection.",
+            )
 
     async def auth_completed(self) -> None:
-        assert self._conn is not None and self._candidate is not None
-        self._principal = self._candidate
-        self._conn.set_extra_info(portal_principal=self._principal)
-        await bridge.record_login(self._principal, self._address)
+        assert self._conn is not None
+        principal = self._candidate
+        if principal is None or principal.username != self._username.lower():
+            # Never reached by a client asyncssh let through properly; refuse rather than trust it.
+            self._end("refused", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "Login failed.")
+            return
+        if self._counted_unauthenticated:
+            self._counter.close_unauthenticated(self._address)
+            self._counted_unauthenticated = False
+        if not self._counter.open_session(principal.ftp_user.pk):  # filled up meanwhile
+            self._refuse_session(principal)
+            return
+        self._counted_session = True
+        self._principal = principal
+        self._conn.set_extra_info(portal_principal=principal)
+        self.touch()
+        self._schedule_idle_check(settings.SFTPD_IDLE_TIMEOUT)
+        await self._guard.succeeded(self._address, principal.username)
+        try:
+            # Shielded: a client that is done before this write (one quick listing) must not cancel it.
+            await asyncio.shield(bridge.record_login(principal, self._address))
+        except Exception:  # the last-login columns are a courtesy; the session itself goes on
+            logger.warning("could not record login of %s", principal.username, exc_info=True)
+
+    # --- sessions -----------------------------------------------------------------------------
 
     def session_requested(self) -> PortalSession | bool:
-        if self._principal is None:
+        if self._principal is None or self._stats.channels >= MAX_CHANNELS:
             return False
-        return PortalSession()
+        self._stats.channels += 1
+        return PortalSession(self._stats, self.touch)
+
+    # --- idle timeout -------------------------------------------------------------------------
+
+    def touch(self) -> None:
+        self._last_activity = time.monotonic()
+
+    def _schedule_idle_check(self, delay: float) -> None:
+        if settings.SFTPD_IDLE_TIMEOUT > 0 and self._conn is not None:
+            self._idle_timer = asyncio.get_running_loop().call_later(max(delay, 0.05), self._check_idle)
+
+    def _check_idle(self) -> None:
+        timeout = settings.SFTPD_IDLE_TIMEOUT
+        remaining = self._last_activity + timeout - time.monotonic()
+        if remaining > 0:
+            self._schedule_idle_check(remaining)
+            return
+        self._end(
+            "idle timeout",
+            asyncssh.DISC_BY_APPLICATION,
+            f"Disconnected after {_duration(timeout)} without activity.",
+        )

@@ -3,17 +3,30 @@
 Names come from the database (planned jobs, albums); file bytes live on disk under ids, not names:
 ``SFTPD_ROOT/<account id>/<job id>/<album id>/[individuals|group/]<file name>``, so renaming an album
 is a database change only and nothing a client sends ever becomes part of a directory path except a
-validated file name. Writes go to a server-chosen staging file; only a CLOSE the client sent makes
-the file visible under its name and reports it to ``albums.services`` (via ``sftpd.bridge``).
-Every refusal is an SFTP status with a sentence a photographer can act on.
+validated file name. Every refusal is an SFTP status with a sentence a photographer can act on
+(FileZilla and WinSCP show it).
+
+Writes go to a server-chosen staging file (``SFTPD_ROOT/.staging/<uuid>``), never into a finished
+file: a finished file shares its inode with the upload's stored copy, so it is only ever replaced
+whole. Only a CLOSE the client sent makes the staging file durable (fsync of file and folder), reports
+it to ``albums.services`` (via ``sftpd.bridge``) and moves it into place atomically. When the
+connection drops instead, the partial bytes are thrown away, except under a temporary name
+(``*.filepart``, ``*.part``, ``*.tmp``, dot-files): those are kept so the client can resume them, and
+temporary names are never processed. Reopening a file without TRUNC (resume) starts the staging file
+as a copy of the current one. The SHA-256 is computed while the bytes arrive in order and kept in an
+extended attribute, so a rename from a temporary name need not read the file again.
+
+Paths: ``.`` and ``..`` are followed only where a client navigates (REALPATH, STAT, OPENDIR, reading);
+anything that changes the tree refuses them, and ``..`` never climbs above ``/``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import logging
 import os
-import posixpath
 import stat
 import time
 import uuid
@@ -26,7 +39,7 @@ import asyncssh
 from asyncssh import SFTPAttrs, SFTPName
 from django.conf import settings
 
-from albums.paths import section_folder, validate_name
+from albums.paths import is_temporary_name, section_folder, validate_name
 from albums.services import FilePath
 from albums.storage import fsync_dir
 from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound, PortalError
@@ -36,12 +49,20 @@ if TYPE_CHECKING:
     from albums.models import Album
     from jobs.models import PhotoJob
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("sftpd.vfs")
 
 DIR_MODE = stat.S_IFDIR | 0o755
 FILE_MODE = stat.S_IFREG | 0o644
 # Writes arriving in order are gathered and written in one go: fewer hops to the I/O pool.
 WRITE_BUFFER = 1024 * 1024
+# The SHA-256 of a sealed file, kept with its inode (the bytes of an inode never change afterwards).
+SHA256_XATTR = "user.portal.sha256"
+# Staging files older than this are left-overs of a crash and are removed at start-up.
+STAGING_MAX_AGE = 24 * 3600
+
+JOB_FOLDERS_FIXED = "Job folders are managed by the studio and cannot be changed over SFTP."
+NO_SUBFOLDERS = "Albums hold only files and the folders 'individuals' and 'group'."
+SECTION_FOLDERS_FIXED = "The folders 'individuals' and 'group' belong to every album and cannot be changed."
 
 
 def _as_sftp_error(exc: PortalError) -> asyncssh.SFTPError:
@@ -54,6 +75,13 @@ def _as_sftp_error(exc: PortalError) -> asyncssh.SFTPError:
     if isinstance(exc, Invalid):
         return asyncssh.SFTPInvalidFilename(exc.message)
     return asyncssh.SFTPFailure(exc.message)
+
+
+def disk_error_message(exc: OSError) -> str:
+    """What a photographer is told when the server's disk fails them."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "The server's disk is full, so this upload failed. Please tell the studio and try again later."
+    return "The server could not store this file. Please try again; tell the studio if it keeps failing."
 
 
 @dataclass
@@ -86,8 +114,10 @@ class WriteHandle:
     pending: bytearray = field(default_factory=bytearray)
     pending_at: int = 0
     times: tuple[float, float] | None = None
+    resumed: bool = False  # opened on an existing file without TRUNC
+    dirty: bool = False  # anything written or truncated since the open
     closed_by_client: bool = False
-    refused: str = ""  # set when a write broke a limit; the file is then never kept
+    refused: str = ""  # set when a write broke a limit or the disk failed; the bytes are then gone
 
 
 @dataclass
@@ -121,6 +151,12 @@ def _list_files(directory: Path) -> list[tuple[str, os.stat_result]]:
         return []
 
 
+def _mb(limit: int) -> str:
+    if limit < 1024 * 1024:
+        return f"{limit} bytes"
+    return f"{limit / (1024 * 1024):.4g} MB"
+
+
 class PortalSFTPServer(asyncssh.SFTPServer):
     """One SFTP session of a logged-in FTP user."""
 
@@ -135,62 +171,95 @@ class PortalSFTPServer(asyncssh.SFTPServer):
     # --- paths ------------------------------------------------------------------------------
 
     @staticmethod
-    def _normalise(path: bytes) -> str:
+    def _parts(path: bytes, *, navigate: bool) -> list[str]:
+        """The segments of a path. ``navigate`` follows ``.``/``..``; otherwise they are refused."""
         try:
             text = path.decode("utf-8")
         except UnicodeDecodeError:
             raise asyncssh.SFTPInvalidFilename("File names must be UTF-8.") from None
         if "\x00" in text:
-            raise asyncssh.SFTPInvalidFilename("File names cannot contain NUL.")
-        return posixpath.normpath(posixpath.join("/", text)).replace("//", "/")
+            raise asyncssh.SFTPInvalidFilename("Names cannot contain NUL characters.")
+        parts: list[str] = []
+        for segment in text.split("/"):
+            if segment == "":
+                continue
+            if segment in (".", ".."):
+                if not navigate:
+                    raise asyncssh.SFTPInvalidFilename(
+                        "Paths containing '.' or '..' are not accepted here; use the folder's full path."
+                    )
+                if segment == ".." and parts:
+                    parts.pop()  # never above "/": the tree has nothing there
+                continue
+            parts.append(segment)
+        return parts
 
-    async def _resolve(self, path: bytes) -> Node:
+    async def _resolve(self, path: bytes, *, navigate: bool = True) -> Node:
         """Find what a path names; raise SFTPNoSuchFile when it names nothing."""
-        vpath = self._normalise(path)
-        parts = [p for p in vpath.split("/") if p]
+        return await self._resolve_parts(self._parts(path, navigate=navigate))
+
+    async def _resolve_parts(self, parts: list[str]) -> Node:
+        vpath = "/" + "/".join(parts)
         if not parts:
             return Node("root", vpath)
-        account_id = self.principal.account_id
+        job, album = await bridge.lookup(self.principal.account_id, parts[0], parts[1] if len(parts) > 1 else None)
+        if job is None:
+            raise asyncssh.SFTPNoSuchFile(f"There is no planned job named {parts[0]!r}.")
         if len(parts) == 1:
-            job = await bridge.find_job(account_id, parts[0])
-            if job is None:
-                raise asyncssh.SFTPNoSuchFile(f"There is no planned job named {parts[0]!r}.")
             return Node("job", vpath, job=job)
-        album = await bridge.find_album(account_id, parts[0], parts[1])
         if album is None:
-            if await bridge.find_job(account_id, parts[0]) is None:
-                raise asyncssh.SFTPNoSuchFile(f"There is no planned job named {parts[0]!r}.")
-            raise asyncssh.SFTPNoSuchFile(f"There is no album folder named {parts[1]!r}.")
+            raise asyncssh.SFTPNoSuchFile(f"There is no album folder named {parts[1]!r} in {parts[0]}.")
         if len(parts) == 2:
-            return Node("album", vpath, job=album.job, album=album)
+            return Node("album", vpath, job=job, album=album)
         rest = parts[2:]
         folder = section_folder(rest[0])
         if folder is not None and len(rest) == 1:
-            return Node("section", vpath, job=album.job, album=album, folder=folder)
+            return Node("section", vpath, job=job, album=album, folder=folder)
         if folder is not None and len(rest) == 2:
-            folder_name, name = folder, rest[1]
+            name = rest[1]
         elif folder is None and len(rest) == 1:
-            folder_name, name = "", rest[0]
+            folder, name = "", rest[0]
         else:
-            raise asyncssh.SFTPNoSuchFile("Albums hold only files and the folders individuals and group.")
+            raise asyncssh.SFTPNoSuchFile(NO_SUBFOLDERS)
         try:
             validate_name(name)
         except Invalid as exc:
             raise asyncssh.SFTPInvalidFilename(exc.message) from None
-        disk = album_dir(album) / folder_name / name if folder_name else album_dir(album) / name
-        return Node("file", vpath, job=album.job, album=album, folder=folder_name, name=name, disk=disk)
+        directory = album_dir(album) / folder if folder else album_dir(album)
+        return Node("file", vpath, job=job, album=album, folder=folder, name=name, disk=directory / name)
 
-    async def _resolve_new_child(self, path: bytes) -> tuple[Node | None, str, str]:
-        """For mkdir/open-create: the parent node and the new name (validated)."""
-        vpath = self._normalise(path)
-        parent, name = posixpath.split(vpath)
-        if not name:
+    async def _new_child(self, path: bytes) -> tuple[Node, str]:
+        """For creating something: the parent folder and the new name (validated)."""
+        parts = self._parts(path, navigate=False)
+        if not parts:
             raise asyncssh.SFTPPermissionDenied("The top folder cannot be changed.")
         try:
-            validate_name(name)
+            validate_name(parts[-1])
         except Invalid as exc:
             raise asyncssh.SFTPInvalidFilename(exc.message) from None
-        return await self._resolve(parent.encode()), name, vpath
+        return await self._resolve_parts(parts[:-1]), parts[-1]
+
+    async def _file_target(self, path: bytes) -> Node:
+        """The file node a write or rename goes to, with the precise refusal where there is none."""
+        parent, name = await self._new_child(path)
+        if parent.kind == "root":
+            raise asyncssh.SFTPPermissionDenied(
+                "Files cannot be put in the top folder: open a job folder, then an album folder."
+            )
+        if parent.kind == "job":
+            raise asyncssh.SFTPPermissionDenied(
+                "Upload into an album folder inside the job folder, not into the job folder itself."
+            )
+        if parent.kind == "file":
+            raise asyncssh.SFTPNoSuchFile(NO_SUBFOLDERS)
+        assert parent.album is not None
+        vpath = f"{parent.path}/{name}"
+        if parent.kind == "album" and section_folder(name):
+            raise asyncssh.SFTPFileIsADirectory(f"{vpath} is a folder.")
+        directory = album_dir(parent.album) / parent.folder if parent.folder else album_dir(parent.album)
+        return Node(
+            "file", vpath, job=parent.job, album=parent.album, folder=parent.folder, name=name, disk=directory / name
+        )
 
     # --- listing ----------------------------------------------------------------------------
 
@@ -245,17 +314,15 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         return await self.stat(path)
 
     async def realpath(self, path: bytes) -> bytes:
-        return self._normalise(path).encode()
+        return ("/" + "/".join(self._parts(path, navigate=True))).encode()
 
     # --- folders ----------------------------------------------------------------------------
 
     async def mkdir(self, path: bytes, attrs: SFTPAttrs) -> None:
-        parent, name, vpath = await self._resolve_new_child(path)
-        assert parent is not None
+        parent, name = await self._new_child(path)
         if parent.kind == "root":
-            exists = await bridge.find_job(self.principal.account_id, name)
-            if exists:
-                raise asyncssh.SFTPFileAlreadyExists(f"{vpath} already exists.")
+            if await bridge.find_job(self.principal.account_id, name):
+                raise asyncssh.SFTPFileAlreadyExists(f"The job folder {name!r} already exists.")
             raise asyncssh.SFTPPermissionDenied(
                 "Job folders are made by the studio; create album folders inside a job folder."
             )
@@ -267,54 +334,46 @@ class PortalSFTPServer(asyncssh.SFTPServer):
                 raise _as_sftp_error(exc) from None
             await bridge.run(_make_album_dirs, album_dir(album))
             return
-        if parent.kind == "album" and section_folder(name):
-            return  # individuals/ and group/ always exist; creating them again is fine
         if parent.kind == "album":
+            if section_folder(name):
+                return  # individuals/ and group/ always exist; creating them again is fine
             raise asyncssh.SFTPPermissionDenied(
                 "Inside an album only the folders 'individuals' and 'group' can be created."
             )
-        raise asyncssh.SFTPPermissionDenied("No folders can be created here.")
+        if parent.kind == "section":
+            raise asyncssh.SFTPPermissionDenied(f"No folders can be made inside '{parent.folder}'; put files there.")
+        raise asyncssh.SFTPNoSuchFile(NO_SUBFOLDERS)
 
     async def rmdir(self, path: bytes) -> None:
-        node = await self._resolve(path)
+        node = await self._resolve(path, navigate=False)
         if node.kind == "album":
             assert node.album is not None
             if await bridge.run(_has_files, album_dir(node.album)):
-                raise asyncssh.SFTPFailure("The album folder is not empty.")
+                raise asyncssh.SFTPFailure("The album folder is not empty: delete its files first.")
             try:
                 await bridge.album_delete(node.album)
             except PortalError as exc:
                 raise _as_sftp_error(exc) from None
+            await bridge.run(_remove_album_dirs, album_dir(node.album))
             return
         if node.kind == "section":
-            raise asyncssh.SFTPPermissionDenied("The individuals and group folders belong to every album.")
+            raise asyncssh.SFTPPermissionDenied(SECTION_FOLDERS_FIXED)
         if node.kind == "file":
-            raise asyncssh.SFTPNotADirectory(f"{node.path} is a file.")
-        raise asyncssh.SFTPPermissionDenied("Job folders are managed by the studio.")
+            assert node.disk is not None
+            if await bridge.run(os.path.isfile, node.disk):
+                raise asyncssh.SFTPNotADirectory(f"{node.name!r} is a file, not a folder.")
+            raise asyncssh.SFTPNoSuchFile(NO_SUBFOLDERS)
+        raise asyncssh.SFTPPermissionDenied(JOB_FOLDERS_FIXED)
 
     # --- files ------------------------------------------------------------------------------
 
-    def _file_node_or_refuse(self, node: Node) -> Node:
-        if node.kind == "file":
-            return node
-        if node.kind == "root":
-            raise asyncssh.SFTPPermissionDenied("Files cannot be put here: open a job folder first.")
-        if node.kind == "job":
-            raise asyncssh.SFTPPermissionDenied("Upload into an album folder inside the job folder.")
-        raise asyncssh.SFTPFileIsADirectory(f"{node.path} is a folder.")
-
-    async def _file_target(self, path: bytes) -> Node:
-        """The file node a write or delete goes to, with the precise refusal where there is none."""
-        parent, _name, vpath = await self._resolve_new_child(path)
-        assert parent is not None
-        if parent.kind in ("root", "job"):
-            self._file_node_or_refuse(parent)
-        return self._file_node_or_refuse(await self._resolve(vpath.encode()))
-
     async def open(self, path: bytes, pflags: int, attrs: SFTPAttrs) -> object:
-        writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND))
+        # psftp and curl put file-type bits in attrs.permissions; permissions are ignored anyway.
+        writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC))
         if not writing:
-            node = self._file_node_or_refuse(await self._resolve(path))
+            node = await self._resolve(path)
+            if node.kind != "file":
+                raise asyncssh.SFTPFileIsADirectory(f"{node.path} is a folder.")
             assert node.disk is not None
             try:
                 fd = await bridge.run(os.open, node.disk, os.O_RDONLY)
@@ -328,8 +387,14 @@ class PortalSFTPServer(asyncssh.SFTPServer):
             raise asyncssh.SFTPFileAlreadyExists(f"{node.name!r} already exists.")
         if not existing and not pflags & asyncssh.FXF_CREAT:
             raise asyncssh.SFTPNoSuchFile(f"There is no file named {node.name!r}.")
-        keep = existing and not pflags & asyncssh.FXF_TRUNC
-        handle = await bridge.run(_start_write, node, keep)
+        resume = existing and not pflags & asyncssh.FXF_TRUNC
+        try:
+            handle = await bridge.run(_start_write, node, resume)
+        except FileNotFoundError:  # deleted between the check and the copy
+            raise asyncssh.SFTPNoSuchFile(f"There is no file named {node.name!r}.") from None
+        except OSError as exc:
+            logger.warning("cannot start upload path=%s: %s", node.path, exc)
+            raise asyncssh.SFTPFailure(disk_error_message(exc)) from None
         handle.append = bool(pflags & asyncssh.FXF_APPEND)
         if attrs.mtime is not None:
             handle.times = (attrs.atime or attrs.mtime, attrs.mtime)
@@ -339,23 +404,27 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         if isinstance(file_obj, ReadHandle):
             return await bridge.run(os.pread, file_obj.fd, size, offset)
         if isinstance(file_obj, WriteHandle):
-            await self._flush(file_obj)
-            return await bridge.run(os.pread, file_obj.fd, size, offset)
+            h = self._usable(file_obj)
+            await self._flush(h)
+            return await bridge.run(os.pread, h.fd, size, offset)
         raise asyncssh.SFTPInvalidHandle("Invalid file handle")
+
+    def _usable(self, h: WriteHandle) -> WriteHandle:
+        if h.refused:
+            raise asyncssh.SFTPFailure(h.refused)
+        return h
 
     async def write(self, file_obj: object, offset: int, data: bytes) -> int:
         if not isinstance(file_obj, WriteHandle):
             raise asyncssh.SFTPPermissionDenied("This file was opened for reading only.")
-        h = file_obj
-        if h.refused:
-            raise asyncssh.SFTPFailure(h.refused)
+        h = self._usable(file_obj)
         if h.append:
             offset = h.size
         end = offset + len(data)
         limit = settings.SFTPD_MAX_FILE_BYTES
         if end > limit:
-            h.refused = f"Upload refused: the file is larger than {limit // (1024 * 1024)} MB."
-            raise asyncssh.SFTPFailure(h.refused)
+            # Bounds the offsets too: nobody makes a sparse file of a terabyte here.
+            await self._refuse(h, f"Upload refused: files larger than {_mb(limit)} are not accepted.")
         if h.pending and offset == h.pending_at + len(h.pending):
             h.pending += data
         else:
@@ -363,9 +432,18 @@ class PortalSFTPServer(asyncssh.SFTPServer):
             h.pending_at = offset
             h.pending += data
         h.size = max(h.size, end)
+        h.dirty = True
         if len(h.pending) >= WRITE_BUFFER:
             await self._flush(h)
         return len(data)
+
+    async def _refuse(self, h: WriteHandle, message: str) -> None:
+        """Give up an upload now: its bytes are deleted at once, and every later request says why."""
+        h.refused = message
+        h.pending.clear()
+        await bridge.run(_discard, h)
+        logger.info("upload refused path=%s user=%s: %s", h.node.path, self.principal.username, message)
+        raise asyncssh.SFTPFailure(message)
 
     async def _flush(self, h: WriteHandle) -> None:
         if not h.pending:
@@ -373,9 +451,13 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         data, at = bytes(h.pending), h.pending_at
         h.pending.clear()
         hash_it = h.sha is not None and at == h.hashed_upto
-        if h.sha is not None and not hash_it and at < h.hashed_upto:
-            h.sha = None  # rewriting bytes already hashed: the worker hashes the final file instead
-        await bridge.run(_pwrite_all, h.fd, data, at, h.sha if hash_it else None)
+        if h.sha is not None and not hash_it:
+            h.sha = None  # out of order: the worker hashes the finished file instead
+        try:
+            await bridge.run(_pwrite_all, h.fd, data, at, h.sha if hash_it else None)
+        except OSError as exc:
+            logger.warning("write failed path=%s: %s", h.node.path, exc)
+            await self._refuse(h, disk_error_message(exc))
         if hash_it:
             h.hashed_upto = at + len(data)
 
@@ -386,23 +468,25 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         if not isinstance(file_obj, WriteHandle):
             return
         h = file_obj
-        if not h.closed_by_client or h.refused:
-            # The connection dropped (asyncssh closes what was left open) or a limit was broken:
-            # the partial bytes never become a file or an upload.
-            await bridge.run(_discard, h)
-            logger.info(
-                "partial upload discarded path=%s user=%s bytes=%s", h.node.path, self.principal.username, h.size
-            )
-            if h.refused:
+        if h.refused:
+            if h.closed_by_client:
                 raise asyncssh.SFTPFailure(h.refused)
             return
+        if not h.closed_by_client:
+            await self._dropped(h)
+            return
+        node = h.node
         try:
             await self._flush(h)
             size, sha256 = await bridge.run(_seal, h)
-        except OSError:
+        except OSError as exc:
             await bridge.run(_discard, h)
-            raise
-        node = h.node
+            logger.warning("could not seal upload path=%s: %s", node.path, exc)
+            raise asyncssh.SFTPFailure(disk_error_message(exc)) from None
+        if h.resumed and not h.dirty:
+            # Opened and closed without a change: the file stays as it was (only its times may move).
+            await bridge.run(_keep_unchanged, h)
+            return
         try:
             await bridge.file_closed(
                 node.where,
@@ -412,27 +496,57 @@ class PortalSFTPServer(asyncssh.SFTPServer):
                 ftp_user=self.principal.ftp_user,
                 client_address=self.address,
             )
+            await bridge.run(_publish, h)
+        except PortalError as exc:
+            await bridge.run(_discard, h)
+            raise _as_sftp_error(exc) from None
+        except OSError as exc:
+            await bridge.run(_discard, h)
+            logger.warning("could not store upload path=%s: %s", node.path, exc)
+            raise asyncssh.SFTPFailure(disk_error_message(exc)) from None
         except Exception:
             await bridge.run(_discard, h)
             logger.exception("could not record upload path=%s", node.path)
             raise asyncssh.SFTPFailure("The server could not record this upload; please upload it again.") from None
-        await bridge.run(_publish, h)
         if self.stats is not None:
             self.stats.files += 1
             self.stats.bytes += size
 
+    async def _dropped(self, h: WriteHandle) -> None:
+        """The connection went away with this file open (asyncssh closes what was left open)."""
+        if self.stats is not None:
+            self.stats.partial += 1
+        if is_temporary_name(h.node.name) and h.dirty:
+            # Kept for a resume under its temporary name, which is never processed.
+            try:
+                await self._flush(h)
+                await bridge.run(_seal, h)
+                await bridge.run(_publish, h)
+                logger.info("partial upload kept for resume path=%s bytes=%s", h.node.path, h.size)
+                return
+            except (OSError, asyncssh.SFTPError):
+                pass
+        await bridge.run(_discard, h)
+        logger.info("partial upload discarded path=%s user=%s bytes=%s", h.node.path, self.principal.username, h.size)
+
     async def fsync(self, file_obj: object) -> None:
         if isinstance(file_obj, WriteHandle):
-            await self._flush(file_obj)
-            await bridge.run(os.fsync, file_obj.fd)
+            h = self._usable(file_obj)
+            await self._flush(h)
+            await bridge.run(os.fsync, h.fd)
 
     async def fstat(self, file_obj: object) -> SFTPAttrs:
         if isinstance(file_obj, WriteHandle):
-            await self._flush(file_obj)
-        fd = file_obj.fd  # type: ignore[attr-defined]
-        return _file_attrs(await bridge.run(os.fstat, fd))
+            h = self._usable(file_obj)
+            await self._flush(h)
+            return _file_attrs(await bridge.run(os.fstat, h.fd))
+        if isinstance(file_obj, ReadHandle):
+            return _file_attrs(await bridge.run(os.fstat, file_obj.fd))
+        raise asyncssh.SFTPInvalidHandle("Invalid file handle")
 
     async def setstat(self, path: bytes, attrs: SFTPAttrs) -> None:
+        # Times of files are kept (clients set the camera's time after an upload); permissions, owners,
+        # sizes and folder times are accepted and ignored. A finished file is never truncated in place.
         node = await self._resolve(path)
         if node.kind == "file" and attrs.mtime is not None:
             assert node.disk is not None
@@ -440,44 +554,70 @@ class PortalSFTPServer(asyncssh.SFTPServer):
                 await bridge.run(os.utime, node.disk, (attrs.atime or attrs.mtime, attrs.mtime))
             except FileNotFoundError:
                 raise asyncssh.SFTPNoSuchFile(f"There is no file named {node.name!r}.") from None
-        # Permissions, owners and folder times: accepted and ignored (clients set them by habit).
 
     async def lsetstat(self, path: bytes, attrs: SFTPAttrs) -> None:
         await self.setstat(path, attrs)
 
     async def fsetstat(self, file_obj: object, attrs: SFTPAttrs) -> None:
-        if isinstance(file_obj, WriteHandle) and attrs.mtime is not None:
-            file_obj.times = (attrs.atime or attrs.mtime, attrs.mtime)
+        if isinstance(file_obj, ReadHandle):
+            if attrs.mtime is not None:
+                await bridge.run(os.utime, file_obj.fd, (attrs.atime or attrs.mtime, attrs.mtime))
+            return
+        if not isinstance(file_obj, WriteHandle):
+            raise asyncssh.SFTPInvalidHandle("Invalid file handle")
+        h = self._usable(file_obj)
+        if attrs.mtime is not None:
+            h.times = (attrs.atime or attrs.mtime, attrs.mtime)  # applied when the file is put in place
+        if attrs.size is not None and attrs.size != h.size:
+            if attrs.size > settings.SFTPD_MAX_FILE_BYTES:
+                await self._refuse(
+                    h, f"Upload refused: files larger than {_mb(settings.SFTPD_MAX_FILE_BYTES)} are not accepted."
+                )
+            await self._flush(h)
+            await bridge.run(os.ftruncate, h.fd, attrs.size)
+            if h.sha is not None and attrs.size < h.hashed_upto:
+                h.sha = None
+            h.size = attrs.size
+            h.dirty = True
 
     async def remove(self, path: bytes) -> None:
-        node = await self._file_target(path)
+        node = await self._resolve(path, navigate=False)
+        if node.kind == "root" or node.kind == "job":
+            raise asyncssh.SFTPPermissionDenied(JOB_FOLDERS_FIXED)
+        if node.kind == "section":
+            raise asyncssh.SFTPPermissionDenied(SECTION_FOLDERS_FIXED)
+        if node.kind == "album":
+            raise asyncssh.SFTPFileIsADirectory(f"{node.path} is a folder; remove it as a folder.")
         assert node.disk is not None
-        try:
-            await bridge.run(os.unlink, node.disk)
-        except FileNotFoundError:
-            raise asyncssh.SFTPNoSuchFile(f"There is no file named {node.name!r}.") from None
+        if not await bridge.run(os.path.isfile, node.disk):
+            raise asyncssh.SFTPNoSuchFile(f"There is no file named {node.name!r}.")
         await bridge.file_removed(node.where)
+        await bridge.run(_unlink, node.disk)
 
     async def rename(self, oldpath: bytes, newpath: bytes) -> None:
-        old = await self._resolve(oldpath)
+        old = await self._resolve(oldpath, navigate=False)
+        if old.kind in ("root", "job"):
+            raise asyncssh.SFTPPermissionDenied(JOB_FOLDERS_FIXED)
+        if old.kind == "section":
+            raise asyncssh.SFTPPermissionDenied(SECTION_FOLDERS_FIXED)
         if old.kind == "album":
             await self._rename_album(old, newpath)
             return
-        old = self._file_node_or_refuse(old)
         new = await self._file_target(newpath)
         assert old.disk is not None and new.disk is not None
-        if old.disk == new.disk:
-            return
         try:
-            size = (await bridge.run(os.stat, old.disk)).st_size
+            st = await bridge.run(os.stat, old.disk)
         except FileNotFoundError:
             raise asyncssh.SFTPNoSuchFile(f"There is no file named {old.name!r}.") from None
+        if old.disk == new.disk:
+            return
         try:
             await bridge.file_renamed(
                 old.where,
                 new.where,
                 local_file=old.disk,
-                size=size,
+                size=st.st_size,
+                sha256=await bridge.run(_stored_sha256, old.disk),
                 ftp_user=self.principal.ftp_user,
                 client_address=self.address,
             )
@@ -489,10 +629,12 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         await self.rename(oldpath, newpath)
 
     async def _rename_album(self, old: Node, newpath: bytes) -> None:
-        parent, name, _ = await self._resolve_new_child(newpath)
-        assert parent is not None and old.album is not None
+        parent, name = await self._new_child(newpath)
+        assert old.album is not None
         if parent.kind != "job" or parent.job is None or parent.job.pk != old.album.job_id:
-            raise asyncssh.SFTPPermissionDenied("An album folder can only be renamed within its job.")
+            raise asyncssh.SFTPPermissionDenied("An album folder can only be renamed within its job folder.")
+        if name == old.album.name:
+            return
         try:
             await bridge.album_rename(old.album, name)
         except PortalError as exc:
@@ -508,10 +650,10 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         raise asyncssh.SFTPOpUnsupported("Links are not supported on this server.")
 
     async def statvfs(self, path: bytes) -> asyncssh.SFTPVFSAttrs:
-        raise asyncssh.SFTPOpUnsupported("statvfs is not supported on this server.")
+        raise asyncssh.SFTPOpUnsupported("Disk space queries are not supported on this server.")
 
     async def fstatvfs(self, file_obj: object) -> asyncssh.SFTPVFSAttrs:
-        raise asyncssh.SFTPOpUnsupported("statvfs is not supported on this server.")
+        raise asyncssh.SFTPOpUnsupported("Disk space queries are not supported on this server.")
 
 
 # --- blocking file work (runs in the I/O pool) --------------------------------------------------
@@ -522,22 +664,33 @@ def _make_album_dirs(directory: Path) -> None:
         (directory / sub).mkdir(parents=True, exist_ok=True)
 
 
+def _remove_album_dirs(directory: Path) -> None:
+    for sub in ("individuals", "group", ""):
+        # Already gone, or a file arrived meanwhile: the folder is harmless either way.
+        with contextlib.suppress(OSError):
+            (directory / sub).rmdir()
+
+
 def _has_files(directory: Path) -> bool:
     return any(_list_files(directory / sub) for sub in ("", "individuals", "group"))
 
 
-def _start_write(node: Node, keep: bool) -> WriteHandle:
+def _start_write(node: Node, resume: bool) -> WriteHandle:
     """Open a fresh staging file; for a resume (no TRUNC) it starts as a copy of the file."""
     staging_dir().mkdir(parents=True, exist_ok=True)
     staging = staging_dir() / uuid.uuid4().hex
     fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
-    handle = WriteHandle(node=node, staging=staging, fd=fd)
-    if keep:
+    handle = WriteHandle(node=node, staging=staging, fd=fd, resumed=resume)
+    if resume:
         assert node.disk is not None
-        with open(node.disk, "rb") as src:
-            while chunk := src.read(WRITE_BUFFER):
-                _pwrite_all(fd, chunk, handle.size, handle.sha)
-                handle.size += len(chunk)
+        try:
+            with open(node.disk, "rb") as src:
+                while chunk := src.read(WRITE_BUFFER):
+                    _pwrite_all(fd, chunk, handle.size, handle.sha)
+                    handle.size += len(chunk)
+        except OSError:
+            _discard(handle)
+            raise
         handle.hashed_upto = handle.size
     return handle
 
@@ -555,10 +708,21 @@ def _seal(h: WriteHandle) -> tuple[int, str]:
     """Make the staging file durable; return its size and SHA-256 ("" when writes were out of order)."""
     os.fsync(h.fd)
     size = os.fstat(h.fd).st_size
+    sha = h.sha.hexdigest() if h.sha is not None and h.hashed_upto == size else ""
+    if sha:
+        # On a filesystem without user xattrs the worker hashes renamed files itself.
+        with contextlib.suppress(OSError):
+            os.setxattr(h.fd, SHA256_XATTR, sha.encode())
     os.close(h.fd)
     h.fd = -1
-    sha = h.sha.hexdigest() if h.sha is not None and h.hashed_upto == size else ""
     return size, sha
+
+
+def _stored_sha256(path: Path) -> str:
+    try:
+        return os.getxattr(path, SHA256_XATTR).decode()
+    except OSError:
+        return ""
 
 
 def _publish(h: WriteHandle) -> None:
@@ -572,11 +736,23 @@ def _publish(h: WriteHandle) -> None:
     fsync_dir(target.parent)
 
 
+def _keep_unchanged(h: WriteHandle) -> None:
+    _discard(h)
+    if h.times is not None and h.node.disk is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(h.node.disk, h.times)
+
+
 def _discard(h: WriteHandle) -> None:
     if h.fd >= 0:
         os.close(h.fd)
         h.fd = -1
     h.staging.unlink(missing_ok=True)
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    fsync_dir(path.parent)
 
 
 def _move(old: Path, new: Path) -> None:
@@ -585,3 +761,20 @@ def _move(old: Path, new: Path) -> None:
     fsync_dir(new.parent)
     if old.parent != new.parent:
         fsync_dir(old.parent)
+
+
+def sweep_staging(max_age: float = STAGING_MAX_AGE) -> int:
+    """Remove staging files a crashed server left behind (several servers may share the folder)."""
+    directory = staging_dir()
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - max_age
+    removed = 0
+    for entry in os.scandir(directory):
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

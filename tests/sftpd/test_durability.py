@@ -1,0 +1,210 @@
+"""Durability: staging names, fsync of file and folder before CLOSE is answered, atomic placement,
+nothing from a dropped connection, a full disk that fails one upload only, and the SHA-256 taken on
+the way in."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import asyncssh
+from django.conf import settings as django_settings
+
+from albums.models import Photo, Upload
+from sftpd import vfs
+from tests.conftest import PASSWORD
+from tests.helpers import connect, jpeg_bytes, wait_for
+from tests.sftpd.conftest import refusal, run, sftp_session
+
+ALBUM = "/job00001/Class 1"
+
+
+def _staging() -> list[Path]:
+    directory = Path(django_settings.SFTPD_ROOT) / ".staging"
+    return sorted(directory.iterdir()) if directory.exists() else []
+
+
+def test_bytes_are_staged_fsynced_with_their_folder_and_moved_into_place_before_close_is_answered(
+    sftp_server, ftp_user, album, monkeypatch
+) -> None:
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src: object, dst: object) -> None:
+        events.append(("replace", f"{src} -> {dst}"))
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    data = jpeg_bytes()
+
+    async def scenario() -> tuple[list[Path], list[tuple[str, str]], list[tuple[str, str]]]:
+        async with sftp_session(sftp_server.port) as sftp:
+            f = await sftp.open(ALBUM + "/a.jpg", "wb")
+            await f.write(data)
+            staged = _staging()
+            before_close = list(events)
+            await f.close()
+            return staged, before_close, list(events)
+
+    staged, before_close, after_close = run(scenario)
+    final = vfs.album_dir(album) / "a.jpg"
+    assert len(staged) == 1 and len(staged[0].name) == 32  # a server-chosen name, not the client's
+    assert not before_close
+    assert final.read_bytes() == data and not _staging()
+    # All of it happened before the client's CLOSE returned.
+    kinds = [(kind, what) for kind, what in after_close]
+    staging_sync = kinds.index(("fsync", str(staged[0])))
+    move = kinds.index(("replace", f"{staged[0]} -> {final}"))
+    folder_sync = kinds.index(("fsync", str(final.parent)))
+    assert staging_sync < move < folder_sync
+    assert Upload.objects.get().size == len(data)
+
+
+def test_a_dropped_connection_leaves_no_upload_no_file_and_no_bytes(sftp_server, ftp_user, album) -> None:
+    async def drop() -> None:
+        async with connect(sftp_server.port, "photographer", PASSWORD) as conn:
+            sftp = await conn.start_sftp_client()
+            f = await sftp.open(ALBUM + "/half.jpg", "wb")
+            await f.write(b"x" * 300_000)
+            conn.abort()  # the network goes away: no CLOSE is ever sent
+
+    async def listing() -> list[str]:
+        async with sftp_session(sftp_server.port) as sftp:
+            return await sftp.listdir(ALBUM)
+
+    run(drop)
+    wait_for(lambda: not _staging(), timeout=10)
+    assert "half.jpg" not in run(listing)
+    assert not Upload.objects.exists() and not Photo.objects.exists()
+
+
+def test_a_dropped_upload_under_a_temporary_name_is_kept_for_resume_and_never_taken_in(
+    sftp_server, ftp_user, album
+) -> None:
+    data = jpeg_bytes(size=(1600, 1200))
+    half = len(data) // 2
+
+    async def drop() -> None:
+        async with connect(sftp_server.port, "photographer", PASSWORD) as conn:
+            sftp = await conn.start_sftp_client()
+            f = await sftp.open(ALBUM + "/big.jpg.filepart", "wb")
+            await f.write(data[:half])
+            conn.abort()
+
+    async def resume() -> tuple[int, bytes]:
+        async with sftp_session(sftp_server.port) as sftp:
+            size = (await sftp.stat(ALBUM + "/big.jpg.filepart")).size
+            async with sftp.open(ALBUM + "/big.jpg.filepart", "ab") as f:
+                await f.write(data[size:])
+            await sftp.rename(ALBUM + "/big.jpg.filepart", ALBUM + "/big.jpg")
+            async with sftp.open(ALBUM + "/big.jpg", "rb") as f:
+                return size, await f.read()
+
+    run(drop)
+    kept = vfs.album_dir(album) / "big.jpg.filepart"
+    wait_for(lambda: kept.exists(), timeout=10)
+    assert kept.read_bytes() == data[:half]
+    assert not Upload.objects.exists()
+    size, back = run(resume)
+    assert size == half and back == data
+    upload = Upload.objects.get()
+    assert (upload.filename, upload.size, upload.sha256) == ("big.jpg", len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_a_full_disk_fails_that_upload_with_a_message_and_other_sessions_go_on(
+    sftp_server, ftp_user, album, monkeypatch
+) -> None:
+    real_pwrite = vfs._pwrite_all
+
+    def pwrite(fd: int, data: bytes, offset: int, sha: object) -> None:
+        if data.startswith(b"FULL"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_pwrite(fd, data, offset, sha)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vfs, "_pwrite_all", pwrite)
+    good = jpeg_bytes()
+
+    async def scenario() -> tuple[asyncssh.SFTPError, asyncssh.SFTPError, list[str]]:
+        async with sftp_session(sftp_server.port) as first, sftp_session(sftp_server.port) as second:
+            full = await first.open(ALBUM + "/full.jpg", "wb")
+            other = await second.open(ALBUM + "/fine.jpg", "wb")
+            await full.write(b"FULL" + b"x" * 1000)
+            await other.write(good)
+            failed = await refusal(full.close())
+            again = await refusal(full.write(b"more"))
+            await other.close()
+            return failed, again, await first.listdir(ALBUM)  # the failing session itself goes on too
+
+    failed, again, listing = run(scenario)
+    assert failed.reason.startswith("The server's disk is full, so this upload failed.")
+    assert again.code == asyncssh.FX_FAILURE
+    assert "fine.jpg" in listing and "full.jpg" not in listing
+    assert list(Upload.objects.values_list("filename", flat=True)) == ["fine.jpg"]
+    assert not _staging()
+
+
+def test_a_storage_failure_at_close_leaves_no_upload_record(sftp_server, ftp_user, album, monkeypatch) -> None:
+    from albums import storage
+
+    def no_space(*args: object, **kwargs: object) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage, "store_local_file", no_space)
+
+    async def scenario() -> tuple[asyncssh.SFTPError, list[str]]:
+        async with sftp_session(sftp_server.port) as sftp:
+            f = await sftp.open(ALBUM + "/a.jpg", "wb")
+            await f.write(jpeg_bytes())
+            return await refusal(f.close()), await sftp.listdir(ALBUM)
+
+    error, listing = run(scenario)
+    assert "disk is full" in error.reason
+    assert "a.jpg" not in listing
+    assert not Upload.objects.exists()
+    assert not _staging()
+
+
+def test_the_sha256_is_taken_while_bytes_arrive_in_order_and_left_to_the_worker_otherwise(
+    sftp_server, ftp_user, album
+) -> None:
+    data = jpeg_bytes(size=(1500, 1000))
+    middle = len(data) // 2
+
+    async def scenario() -> None:
+        async with sftp_session(sftp_server.port) as sftp:
+            async with sftp.open(ALBUM + "/in-order.jpg", "wb") as f:
+                for start in range(0, len(data), 32768):
+                    await f.write(data[start : start + 32768], start)
+            async with sftp.open(ALBUM + "/backwards.jpg", "wb") as f:
+                await f.write(data[middle:], middle)
+                await f.write(data[:middle], 0)
+
+    run(scenario)
+    in_order = Upload.objects.get(filename="in-order.jpg")
+    backwards = Upload.objects.get(filename="backwards.jpg")
+    assert in_order.sha256 == hashlib.sha256(data).hexdigest()
+    assert backwards.sha256 == ""  # the worker hashes the finished file instead
+    for upload in (in_order, backwards):
+        with upload.file.open("rb") as f:
+            assert f.read() == data
+
+
+def test_staging_files_left_by_a_crash_are_swept_at_start(settings, tmp_path: Path) -> None:
+    settings.SFTPD_ROOT = tmp_path
+    staging = tmp_path / ".staging"
+    staging.mkdir()
+    old, fresh = staging / ("a" * 32), staging / ("b" * 32)
+    old.write_bytes(b"left by a crash")
+    fresh.write_bytes(b"another server is writing this")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert vfs.sweep_staging() == 1
+    assert not old.exists() and fresh.exists()

@@ -1,0 +1,394 @@
+"""Abuse limits: bans after failed logins (without locking out a school's shared NAT), failed attempts
+per connection, login and idle timeouts, keepalive, connection and session counts, file size, write
+offsets and open handles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import subprocess
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import asyncssh
+import pytest
+from django.conf import settings as django_settings
+
+from albums.models import Upload
+from jobs import services
+from sftpd.guard import BanPolicy, LoginGuard, MemoryBanStore, RedisBanStore
+from tests.conftest import PASSWORD
+from tests.helpers import SSH_OPTIONS, connect, wait_for
+from tests.sftpd.conftest import refusal, run, sftp_session
+
+ALBUM = "/job00001/Class 1"
+T = TypeVar("T")
+
+
+async def _attempt(port: int, username: str, password: str) -> Exception | None:
+    """One login; None when it worked, else the exception the client got."""
+    try:
+        async with connect(port, username, password) as conn:
+            await conn.start_sftp_client()
+    except (asyncssh.PermissionDenied, asyncssh.DisconnectError, ConnectionError) as exc:
+        return exc
+    return None
+
+
+# --- the guard on its own ---------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+def guard(request, settings) -> Iterator[LoginGuard]:  # type: ignore[no-untyped-def]
+    policy = BanPolicy(window=60, user_failures=3, address_failures=5, duration=900)
+    if request.param == "memory":
+        yield LoginGuard(MemoryBanStore(), policy)
+        return
+    if not django_settings.SFTPD_REDIS_URL:
+        pytest.skip("Redis ban store: no Redis configured (set REDIS_URL)")
+    yield LoginGuard(RedisBanStore(django_settings.SFTPD_REDIS_URL, settings.SFTPD_REDIS_PREFIX), policy)
+    asyncio.run(_drop_keys(RedisBanStore(django_settings.SFTPD_REDIS_URL, settings.SFTPD_REDIS_PREFIX)))
+
+
+async def _drop_keys(store: RedisBanStore) -> None:
+    redis = store._redis
+    async for key in redis.scan_iter(match=f"{store._prefix}*"):
+        await redis.delete(key)
+    await store.close()
+
+
+def _run(guard: LoginGuard, scenario: Callable[[], Awaitable[T]]) -> T:
+    """Run a scenario in its own event loop and close the guard's Redis client within it."""
+
+    async def main() -> T:
+        try:
+            return await scenario()
+        finally:
+            close = getattr(guard.store, "close", None)
+            if close is not None:
+                await close()
+
+    return asyncio.run(main())
+
+
+def test_the_guard_bans_a_pair_without_counting_its_banned_attempts_against_the_address(guard) -> None:
+    async def scenario() -> tuple[str, str, str]:
+        for _ in range(3):
+            await guard.failed("10.0.0.1", "camera")
+        pair = await guard.refusal("10.0.0.1", "camera")
+        # The camera keeps trying; the server refuses it before counting anything.
+        for _ in range(50):
+            if not await guard.refusal("10.0.0.1", "camera"):
+                await guard.failed("10.0.0.1", "camera")
+        return pair, await guard.refusal("10.0.0.1", "anna"), await guard.refusal("10.0.0.2", "camera")
+
+    pair, same_nat, elsewhere = _run(guard, scenario)
+    assert "Too many failed logins for 'camera'" in pair and "15 minutes" in pair
+    assert same_nat == "" and elsewhere == ""
+
+
+def test_the_guard_bans_an_address_that_fails_with_many_names(guard) -> None:
+    async def scenario() -> tuple[str, str]:
+        for i in range(5):
+            await guard.failed("10.0.0.9", f"user{i}")
+        return await guard.refusal("10.0.0.9", "anna"), await guard.refusal("10.0.0.8", "anna")
+
+    banned, other = _run(guard, scenario)
+    assert banned.startswith("Too many failed logins from your address")
+    assert other == ""
+
+
+def test_a_success_forgets_the_failures_of_that_pair(guard) -> None:
+    async def scenario() -> str:
+        for _ in range(2):
+            await guard.failed("10.0.0.1", "anna")
+        await guard.succeeded("10.0.0.1", "anna")
+        for _ in range(2):
+            await guard.failed("10.0.0.1", "anna")
+        return await guard.refusal("10.0.0.1", "anna")
+
+    assert _run(guard, scenario) == ""
+
+
+def test_memory_bans_and_failures_expire() -> None:
+    clock = FakeClock()
+    guard = LoginGuard(MemoryBanStore(clock), BanPolicy(window=60, user_failures=2, address_failures=100, duration=300))
+
+    async def scenario() -> list[str]:
+        await guard.failed("10.0.0.1", "anna")
+        clock.now += 61  # the first failure leaves the window
+        await guard.failed("10.0.0.1", "anna")
+        not_yet = await guard.refusal("10.0.0.1", "anna")
+        await guard.failed("10.0.0.1", "anna")
+        banned = await guard.refusal("10.0.0.1", "anna")
+        clock.now += 301
+        return [not_yet, banned, await guard.refusal("10.0.0.1", "anna")]
+
+    not_yet, banned, later = asyncio.run(scenario())
+    assert not_yet == "" and banned and later == ""
+
+
+def test_an_unreachable_redis_lets_logins_through() -> None:
+    guard = LoginGuard(RedisBanStore("redis://127.0.0.1:1/0", "x:"), BanPolicy(60, 1, 1, 60))
+
+    async def scenario() -> str:
+        await guard.failed("10.0.0.1", "anna")
+        return await guard.refusal("10.0.0.1", "anna")
+
+    assert _run(guard, scenario) == ""
+
+
+# --- bans through the real server ---------------------------------------------------------------
+
+
+@pytest.fixture
+def strict_bans(settings):  # type: ignore[no-untyped-def]
+    settings.SFTPD_BAN_USER_FAILURES = 3
+    settings.SFTPD_BAN_ADDRESS_FAILURES = 6
+    settings.SFTPD_BAN_SECONDS = 600
+
+
+def test_a_misconfigured_camera_behind_a_shared_nat_bans_only_itself(
+    strict_bans, sftp_server, ftp_user, account, planned_job
+) -> None:
+    services.ftp_user_create(account=account, username="camera", password=PASSWORD)
+
+    async def scenario() -> tuple[list[Exception | None], Exception | None, Exception | None]:
+        wrong = [await _attempt(sftp_server.port, "camera", "old password") for _ in range(12)]
+        right_but_banned = await _attempt(sftp_server.port, "camera", PASSWORD)
+        colleague = await _attempt(sftp_server.port, "photographer", PASSWORD)
+        return wrong, right_but_banned, colleague
+
+    wrong, right_but_banned, colleague = run(scenario)
+    assert all(isinstance(e, asyncssh.PermissionDenied | asyncssh.DisconnectError) for e in wrong)
+    assert isinstance(right_but_banned, asyncssh.DisconnectError)
+    assert "Too many failed logins for 'camera'" in right_but_banned.reason
+    assert colleague is None  # the other photographers behind the same address still get in
+
+
+def test_an_address_failing_with_many_names_is_banned_as_a_whole(
+    strict_bans, sftp_server, ftp_user, planned_job
+) -> None:
+    async def scenario() -> Exception | None:
+        for i in range(6):
+            await _attempt(sftp_server.port, f"guess{i}", "password1")
+        return await _attempt(sftp_server.port, "photographer", PASSWORD)
+
+    error = run(scenario)
+    assert isinstance(error, asyncssh.DisconnectError)
+    assert "Too many failed logins from your address" in error.reason
+
+
+def test_a_ban_ends_after_its_time(strict_bans, settings, sftp_server, ftp_user, planned_job) -> None:
+    settings.SFTPD_BAN_SECONDS = 1
+
+    async def scenario() -> None:
+        for _ in range(3):
+            await _attempt(sftp_server.port, "photographer", "wrong password")
+        assert isinstance(await _attempt(sftp_server.port, "photographer", PASSWORD), asyncssh.DisconnectError)
+
+    run(scenario)
+    wait_for(lambda: run(_attempt, sftp_server.port, "photographer", PASSWORD) is None, timeout=30, interval=0.5)
+
+
+class _StubbornClient(asyncssh.SSHClient):
+    """Tries a wrong password again and again on one connection."""
+
+    tries = 0
+
+    def password_auth_requested(self) -> str:
+        type(self).tries += 1
+        return "wrong password"
+
+
+def test_a_connection_is_closed_after_too_many_failed_attempts(settings, sftp_server, ftp_user) -> None:
+    settings.SFTPD_MAX_AUTH_TRIES = 3
+
+    async def scenario() -> Exception:
+        try:
+            async with connect(sftp_server.port, "photographer", client_factory=_StubbornClient):
+                pass
+        except (asyncssh.DisconnectError, asyncssh.PermissionDenied) as exc:
+            return exc
+        raise AssertionError("logged in")
+
+    error = run(scenario)
+    assert isinstance(error, asyncssh.DisconnectError)
+    assert error.reason == "Too many failed login attempts on this connection."
+    assert _StubbornClient.tries == 3
+
+
+# --- timeouts -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def quick_timeouts(settings):  # type: ignore[no-untyped-def]
+    """Set before the listener starts: asyncssh takes these when the server is created."""
+    settings.SFTPD_LOGIN_TIMEOUT = 1
+    settings.SFTPD_KEEPALIVE = 1
+    settings.SFTPD_KEEPALIVE_COUNT = 1
+
+
+def test_a_client_that_never_logs_in_is_dropped_at_the_login_timeout(quick_timeouts, sftp_server) -> None:
+    with socket.create_connection((sftp_server.host, sftp_server.port), timeout=30) as sock:
+        assert sock.recv(256).startswith(b"SSH-2.0-PhotoPortal")
+        sock.sendall(b"SSH-2.0-Silent\r\n")
+        received = b""
+        while chunk := sock.recv(65536):  # the server's KEXINIT, then the close
+            received += chunk
+    assert received  # ended by the server (a hang would fail on the socket timeout)
+
+
+def test_an_idle_session_is_disconnected_with_a_reason(
+    settings, sftp_server, ftp_user, planned_job, askpass, caplog
+) -> None:
+    settings.SFTPD_IDLE_TIMEOUT = 1
+    caplog.set_level(logging.INFO, logger="sftpd.session")
+    options = [o.replace("LogLevel=ERROR", "LogLevel=INFO") for o in SSH_OPTIONS]
+    # An OpenSSH sftp session where nothing happens: the server ends it and says why.
+    with subprocess.Popen(
+        ["ssh", *options, "-p", str(sftp_server.port), "-s", "photographer@127.0.0.1", "sftp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=askpass,
+        start_new_session=True,
+    ) as client:
+        try:
+            client.wait(timeout=60)
+        finally:
+            client.kill()
+        stderr = client.stderr.read().decode() if client.stderr else ""
+    assert "Disconnected after 1 second without activity." in stderr
+    wait_for(lambda: any('outcome="idle timeout"' in r.getMessage() for r in caplog.records), timeout=10)
+
+
+def test_a_client_that_stops_answering_keepalives_is_dropped_and_others_stay(
+    quick_timeouts, settings, sftp_server, ftp_user, planned_job, caplog
+) -> None:
+    settings.SFTPD_IDLE_TIMEOUT = 0  # only the keepalive may end these connections
+    caplog.set_level(logging.INFO, logger="sftpd.session")
+
+    async def scenario() -> list[str]:
+        async with sftp_session(sftp_server.port) as healthy:
+            frozen = await connect(sftp_server.port, "photographer", PASSWORD)
+            await frozen.start_sftp_client()
+            frozen._transport.pause_reading()  # a client whose network went silent
+            await asyncio.to_thread(
+                wait_for, lambda: any("keepalive timeout" in r.getMessage() for r in caplog.records), 30
+            )
+            listing = await healthy.listdir("/")  # answered its keepalives: still connected
+            frozen.abort()
+            return listing
+
+    assert run(scenario) == ["job00001"]
+
+
+# --- connection and session counts ----------------------------------------------------------------
+
+
+def test_sessions_per_ftp_user_are_limited(settings, sftp_server, ftp_user, planned_job) -> None:
+    settings.SFTPD_MAX_SESSIONS_PER_USER = 2
+
+    async def scenario() -> Exception | None:
+        async with sftp_session(sftp_server.port), sftp_session(sftp_server.port):
+            return await _attempt(sftp_server.port, "photographer", PASSWORD)
+
+    third = run(scenario)
+    assert isinstance(third, asyncssh.DisconnectError)
+    assert "photographer already has 2 connections open, the most allowed at once. Close one" in third.reason
+    # Once the server has seen the two close, there is room again.
+    wait_for(lambda: run(_attempt, sftp_server.port, "photographer", PASSWORD) is None, timeout=30, interval=0.2)
+
+
+def test_unauthenticated_connections_per_address_are_limited(
+    settings, sftp_server, ftp_user, planned_job, caplog
+) -> None:
+    settings.SFTPD_MAX_UNAUTH_PER_ADDRESS = 2
+    caplog.set_level(logging.INFO, logger="sftpd.session")
+    waiting = [socket.create_connection((sftp_server.host, sftp_server.port), timeout=30) for _ in range(2)]
+    try:
+        for sock in waiting:
+            assert sock.recv(64).startswith(b"SSH-2.0-")
+        error = run(_attempt, sftp_server.port, "photographer", PASSWORD)
+    finally:
+        for sock in waiting:
+            sock.close()
+    # Turned away before the key exchange, where no message can reach the client: a closed connection.
+    assert isinstance(error, asyncssh.DisconnectError | ConnectionError)
+    wait_for(lambda: any('outcome="too many connections"' in r.getMessage() for r in caplog.records), timeout=10)
+    wait_for(lambda: run(_attempt, sftp_server.port, "photographer", PASSWORD) is None, timeout=30, interval=0.2)
+
+
+# --- files and handles --------------------------------------------------------------------------
+
+
+def _nothing_kept() -> bool:
+    staging = Path(django_settings.SFTPD_ROOT) / ".staging"
+    return not staging.exists() or not any(staging.iterdir())
+
+
+def test_a_file_over_the_size_limit_is_refused_and_nothing_is_kept(settings, sftp_server, ftp_user, album) -> None:
+    settings.SFTPD_MAX_FILE_BYTES = 1024 * 1024
+
+    async def scenario() -> tuple[asyncssh.SFTPError, asyncssh.SFTPError, list[str]]:
+        async with sftp_session(sftp_server.port) as sftp:
+            f = await sftp.open(ALBUM + "/huge.jpg", "wb")
+            await f.write(b"x" * (1024 * 1024))
+            too_far = await refusal(f.write(b"x", 1024 * 1024))
+            close = await refusal(f.close())
+            return too_far, close, await sftp.listdir(ALBUM)
+
+    too_far, close, listing = run(scenario)
+    assert too_far.reason == "Upload refused: files larger than 1 MB are not accepted."
+    assert close.reason == too_far.reason
+    assert "huge.jpg" not in listing
+    assert not Upload.objects.exists()
+    assert _nothing_kept()
+
+
+def test_write_offsets_are_bounded(sftp_server, ftp_user, album) -> None:
+    async def scenario() -> tuple[asyncssh.SFTPError, asyncssh.SFTPError]:
+        async with sftp_session(sftp_server.port) as sftp:
+            f = await sftp.open(ALBUM + "/sparse.jpg", "wb")
+            far = await refusal(f.write(b"x", 2**62))
+            return far, await refusal(f.close())
+
+    far, close = run(scenario)
+    assert far.reason.startswith("Upload refused: files larger than")
+    assert close.reason == far.reason
+    assert not Upload.objects.exists()
+    assert _nothing_kept()
+
+
+def test_open_handles_per_session_are_bounded(settings, sftp_server, ftp_user, album) -> None:
+    settings.SFTPD_MAX_HANDLES = 3
+
+    async def scenario() -> tuple[asyncssh.SFTPError, asyncssh.SFTPError, int]:
+        async with sftp_session(sftp_server.port) as sftp:
+            files = [await sftp.open(f"{ALBUM}/{i}.jpg", "wb") for i in range(3)]
+            too_many = await refusal(sftp.open(f"{ALBUM}/4.jpg", "wb"))
+            no_dir = await refusal(sftp.listdir(ALBUM))
+            await files[0].close()
+            async with sftp.open(f"{ALBUM}/4.jpg", "wb") as f:
+                await f.write(b"x")
+            packet = await sftp._handler._make_request(b"limits@openssh.com")
+            limits = asyncssh.sftp.SFTPLimits.decode(packet)
+            for f in files[1:]:
+                await f.close()
+            return too_many, no_dir, limits.max_open_handles
+
+    too_many, no_dir, advertised = run(scenario)
+    assert too_many.reason == "Too many files and folders open at once (at most 3); close some first."
+    assert no_dir.reason == too_many.reason
+    assert advertised == 3
