@@ -247,9 +247,3 @@ def photo_delete(*, photo: Photo) -> None:
     renditions = [photo.thumbnail.name, photo.preview.name]
     photo.delete()
     transaction.on_commit(lambda: [storage.delete(name) for name in renditions])
-
-
-# --- processing: see albums.intake ---------------------------------------------------------------
-# The worker's half of the writes moved to albums.intake; this name keeps callers written against
-# the one-module layout (tests/web) working.
-upload_process = intake.upload_process

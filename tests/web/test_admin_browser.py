@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from albums import intake
 from albums import services as albums
 from albums.models import Photo
 from albums.services import FilePath
@@ -32,7 +33,7 @@ def _intake(job, filename: str, path: Path) -> None:  # type: ignore[no-untyped-
         size=path.stat().st_size,
         ftp_user=None,
     )
-    albums.upload_process(upload_id=upload.pk, token="test")
+    intake.upload_process(upload_id=upload.pk, token=intake.new_token())
 
 
 @pytest.fixture
