@@ -15,13 +15,6 @@ from tests.albums.images import jpeg
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    ids: list[int] = []
-    monkeypatch.setattr(intake, "upload_queue", lambda upload_id: ids.append(upload_id) or True)
-    return ids
-
-
-@pytest.fixture
 def rejected(planned_job, tmp_path: Path, queued: list[int], settings) -> Upload:  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
     album = services.album_create(job=planned_job, name="Class 1")

@@ -36,19 +36,6 @@ def media_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The broker, replaced: the upload ids the code under test queued, in order."""
-    ids: list[int] = []
-
-    def record(upload_id: int) -> bool:
-        ids.append(upload_id)
-        return True
-
-    monkeypatch.setattr(intake, "upload_queue", record)
-    return ids
-
-
-@pytest.fixture
 def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
     return services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
 

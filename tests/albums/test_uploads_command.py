@@ -23,13 +23,6 @@ from tests.helpers import database_url_for_children
 
 
 @pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    ids: list[int] = []
-    monkeypatch.setattr(intake, "upload_queue", lambda upload_id: ids.append(upload_id) or True)
-    return ids
-
-
-@pytest.fixture
 def log(account, outsider_account, ftp_user, tmp_path: Path, queued: list[int], settings):  # type: ignore[no-untyped-def]
     """Two studios' uploads: done, rejected and waiting ones."""
     settings.MEDIA_ROOT = tmp_path / "media"
