@@ -52,18 +52,33 @@ SSH_OPTIONS = [
 ]  # fmt: skip
 
 
+def run_client(
+    args: list[str], *, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a command-line SSH/SFTP client the way a script would: no terminal, bounded in time.
+
+    Without a controlling terminal OpenSSH reads the password through SSH_ASKPASS (see ``askpass``).
+    """
+    return subprocess.run(
+        args,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        start_new_session=True,
+    )
+
+
 def openssh_sftp(
     port: int, username: str, commands: str, env: dict[str, str], *, extra: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run OpenSSH's ``sftp`` in batch mode against the test server (password from SSH_ASKPASS)."""
-    return subprocess.run(
+    return run_client(
         ["sftp", *SSH_OPTIONS, *(extra or []), "-P", str(port), "-b", "-", f"{username}@127.0.0.1"],
         input=commands,
-        capture_output=True,
-        text=True,
         env=env,
-        timeout=60,
-        start_new_session=True,  # no controlling terminal: askpass is used
     )
 
 

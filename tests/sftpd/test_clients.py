@@ -27,7 +27,7 @@ from PIL import Image
 from albums.models import Photo, Upload
 from sftpd import hostkeys
 from tests.conftest import PASSWORD
-from tests.helpers import SSH_OPTIONS, jpeg_bytes, openssh_sftp, wait_for
+from tests.helpers import SSH_OPTIONS, jpeg_bytes, openssh_sftp, run_client, wait_for
 from tests.sftpd.conftest import db, refusal, request, run, sftp_session
 
 ALBUM = "Klasse 4ä"
@@ -155,14 +155,9 @@ def test_openssh_scp_which_speaks_sftp_uploads_and_ends_with_success(
     # scp counts a session that ends without an exit status as failed, as stock asyncssh ends it.
     photo = tmp_path / "Zoë.jpg"
     photo.write_bytes(jpeg_bytes())
-    result = subprocess.run(
+    result = run_client(
         ["scp", *SSH_OPTIONS, "-P", str(sftp_server.port), str(photo), "photographer@127.0.0.1:/job00001/Class 1/"],
-        capture_output=True,
-        text=True,
         env=askpass,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
     )
     assert result.returncode == 0, result.stderr
     upload = Upload.objects.get()

@@ -4,14 +4,13 @@ refuses once a client is in."""
 from __future__ import annotations
 
 import socket
-import subprocess
 
 import asyncssh
 import pytest
 from asyncssh.packet import Boolean, String, UInt32
 
 from tests.conftest import PASSWORD
-from tests.helpers import SSH_OPTIONS, connect
+from tests.helpers import SSH_OPTIONS, connect, run_client
 from tests.sftpd.conftest import run, sftp_session
 
 
@@ -141,25 +140,13 @@ def test_openssh_exec_and_legacy_scp_fail_at_once_instead_of_hanging(
     sftp_server, ftp_user, planned_job, askpass, tmp_path
 ) -> None:
     # Bounded by the subprocess timeouts: a server that left the client hanging fails the test.
-    exec_result = subprocess.run(
-        ["ssh", *SSH_OPTIONS, "-p", str(sftp_server.port), "photographer@127.0.0.1", "md5sum"],
-        capture_output=True,
-        text=True,
-        env=askpass,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    exec_result = run_client(
+        ["ssh", *SSH_OPTIONS, "-p", str(sftp_server.port), "photographer@127.0.0.1", "md5sum"], env=askpass
     )
     (tmp_path / "a.jpg").write_bytes(b"x")
     target = "photographer@127.0.0.1:/job00001/a.jpg"
-    scp_result = subprocess.run(
-        ["scp", "-O", *SSH_OPTIONS, "-P", str(sftp_server.port), str(tmp_path / "a.jpg"), target],
-        capture_output=True,
-        text=True,
-        env=askpass,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+    scp_result = run_client(
+        ["scp", "-O", *SSH_OPTIONS, "-P", str(sftp_server.port), str(tmp_path / "a.jpg"), target], env=askpass
     )
     assert exec_result.returncode != 0 and "exec request failed" in exec_result.stderr
     assert scp_result.returncode != 0
