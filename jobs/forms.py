@@ -5,23 +5,18 @@ from __future__ import annotations
 from django import forms
 
 
+def _password_field(help_text: str) -> forms.CharField:
+    """Optional: left empty, the view generates a strong password and shows it once."""
+    return forms.CharField(required=False, strip=False, widget=forms.PasswordInput, help_text=help_text)
+
+
 class FTPUserCreateForm(forms.Form):
     username = forms.CharField(max_length=64, help_text="3 to 64 of a-z, 0-9, '.', '_' and '-', e.g. anna or camera-1")
-    password = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput,
-        help_text="At least 8 characters. Leave empty and a strong one is generated and shown once.",
-    )
+    password = _password_field("At least 8 characters. Leave empty and a strong one is generated and shown once.")
 
 
 class PasswordForm(forms.Form):
-    password = forms.CharField(
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput,
-        help_text="Leave empty to generate one. It is shown once and can never be read back.",
-    )
+    password = _password_field("Leave empty to generate one. It is shown once and can never be read back.")
 
 
 class SSHKeyForm(forms.Form):

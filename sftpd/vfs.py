@@ -448,8 +448,9 @@ class PortalSFTPServer(asyncssh.SFTPServer):
     async def _flush(self, h: WriteHandle) -> None:
         if not h.pending:
             return
-        data, at = bytes(h.pending), h.pending_at
-        h.pending.clear()
+        # Hand the buffer over instead of copying up to a MiB of it on every flush.
+        data, at = h.pending, h.pending_at
+        h.pending = bytearray()
         hash_it = h.sha is not None and at == h.hashed_upto
         if h.sha is not None and not hash_it:
             h.sha = None  # out of order: the worker hashes the finished file instead
