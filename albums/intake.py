@@ -20,12 +20,7 @@ so a run that lost its claim commits nothing and deletes what it stored. Each cl
 attempt; an upload whose attempts are used up ends ``failed`` with its last error instead of
 looping.
 
-Storage layout (names in Django's storage; nothing here touches a path except through
-``albums.storage``)::
-
-    uploads/<account>/<yyyy>/<mm>/<dd>/<uuid><ext>               the bytes as received
-    quarantine/<account>/<yyyy>/<mm>/<dd>/<upload>-<nonce><ext>  a rejected upload's bytes
-    photos/<account>/<upload>/<nonce>-thumb.jpg | -preview.jpg   renditions
+Storage names (the layout is in ``albums.storage``) are made there; nothing here touches a path.
 
 A rejected upload's bytes are moved to ``quarantine/`` (same bytes, ``Upload.file`` follows), and
 moved back to ``uploads/`` if a re-process later accepts them. Names written by a run carry its
@@ -40,7 +35,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -49,12 +44,14 @@ from django.utils import timezone
 
 from albums import imaging, storage
 from albums.models import Photo, Upload
+from portal.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
 
 RECEIVED, PROCESSING = Upload.State.RECEIVED, Upload.State.PROCESSING
 DONE, REJECTED, FAILED = Upload.State.DONE, Upload.State.REJECTED, Upload.State.FAILED
 
+PROCESS_TASK = "albums.process_upload"  # albums.tasks.process_upload
 INTERRUPTED = "processing was interrupted (the worker stopped)"
 # The sweeper queues at most this many uploads per run; the next run takes the rest.
 SWEEP_BATCH = 1000
@@ -71,10 +68,10 @@ def upload_queue(upload_id: int) -> bool:
     and ``received``, so the sweeper queues it once the broker is back. How long a publish may
     block on a dead broker is bounded in settings (connect/socket timeouts, publish retry policy).
     """
-    from albums.tasks import process_upload
-
     try:
-        process_upload.apply_async((upload_id,))
+        # By name: the task module imports this one, and the SFTP or FTP server queueing here need
+        # not import Celery task code at all.
+        celery_app.send_task(PROCESS_TASK, args=(upload_id,))
     except Exception:  # any broker or transport error: nothing is lost
         logger.warning("could not queue upload %s; the sweeper will queue it", upload_id, exc_info=True)
         return False
@@ -227,13 +224,20 @@ def upload_fail(*, upload_id: int, task_id: str, reason: str, token: str | None 
 
 
 def _rendition_name(upload: Upload, token: str, rendition: str) -> str:
-    return f"photos/{upload.account_id}/{upload.pk}/{_nonce(token)}-{rendition}.jpg"
+    return storage.rendition_name(
+        account_id=upload.account_id, upload_id=upload.pk, nonce=_nonce(token), rendition=rendition
+    )
 
 
 def _moved_name(upload: Upload, token: str, area: str) -> str:
-    ext = PurePosixPath(upload.filename).suffix.lower()[:16]
-    day = timezone.localtime(upload.received_at).strftime("%Y/%m/%d")
-    return f"{area}/{upload.account_id}/{day}/{upload.pk}-{_nonce(token)}{ext}"
+    return storage.moved_name(
+        area=area,
+        account_id=upload.account_id,
+        upload_id=upload.pk,
+        received_at=upload.received_at,
+        filename=upload.filename,
+        nonce=_nonce(token),
+    )
 
 
 def _remove_leftovers(upload: Upload, token: str) -> None:
@@ -243,7 +247,7 @@ def _remove_leftovers(upload: Upload, token: str) -> None:
     killed, or lost its claim) can have left these names behind.
     """
     names = [_rendition_name(upload, token, r) for r in imaging.RENDITION_SIZES]
-    names += [_moved_name(upload, token, area) for area in ("quarantine", "uploads")]
+    names += [_moved_name(upload, token, area) for area in (storage.QUARANTINE, storage.UPLOADS)]
     # Belt and braces: the names carry this upload's id, so only the upload itself and the photo
     # it produced could ever refer to them.
     referenced = {upload.file.name}
@@ -324,8 +328,8 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
         made[rendition.name] = storage.save_bytes(_rendition_name(upload, token, rendition.name), rendition.data)
         stored.append(made[rendition.name])
     original = upload.file.name
-    if original.startswith("quarantine/"):  # a re-processed rejection that is now accepted
-        original = storage.copy(original, _moved_name(upload, token, "uploads"))
+    if original.startswith(f"{storage.QUARANTINE}/"):  # a re-processed rejection that is now accepted
+        original = storage.copy(original, _moved_name(upload, token, storage.UPLOADS))
         stored.append(original)
 
     with transaction.atomic():
@@ -347,8 +351,8 @@ def _reject(upload: Upload, token: str, stored: list[str], *, sha256: str, reaso
     # The photo this upload made may still show these bytes (a re-processed upload judged by new
     # limits); its original must stay where it is.
     shown = upload.photo_id is not None and Photo.objects.filter(pk=upload.photo_id, original=current).exists()
-    if not current.startswith("quarantine/") and not shown:
-        target = storage.copy(current, _moved_name(upload, token, "quarantine"))
+    if not current.startswith(f"{storage.QUARANTINE}/") and not shown:
+        target = storage.copy(current, _moved_name(upload, token, storage.QUARANTINE))
         stored.append(target)
     if not _finish(upload, token, state=REJECTED, reason=_clip_reason(reason), sha256=sha256, photo=None, file=target):
         raise _LostClaim

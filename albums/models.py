@@ -27,6 +27,14 @@ class Folder(models.TextChoices):
     GROUP = "group", "group"
 
 
+class Door(models.TextChoices):
+    """The protocol a file came in through."""
+
+    SFTP = "sftp", "SFTP"
+    FTP = "ftp", "FTP"
+    FTPS = "ftps", "FTPS"
+
+
 SECTION_OF_FOLDER = {"": Section.INDIVIDUALS, "individuals": Section.INDIVIDUALS, "group": Section.GROUP}
 
 
@@ -99,7 +107,10 @@ class Upload(models.Model):
     album = models.ForeignKey(Album, null=True, on_delete=models.SET_NULL, related_name="uploads")
     album_name = models.CharField(max_length=255)  # kept when the album is gone
     ftp_user = models.ForeignKey(FTPUser, null=True, blank=True, on_delete=models.SET_NULL)
+    door = models.CharField(max_length=8, choices=Door.choices, default=Door.SFTP)
     client_address = models.GenericIPAddressField(null=True, blank=True)
+    # The path the client used, as it sent it (normalised); for a device, below its album.
+    source_path = models.CharField(max_length=1024, blank=True)
     section = models.CharField(max_length=16, choices=Section.choices)
     folder = models.CharField(max_length=16, choices=Folder.choices, blank=True)
     filename = models.CharField(max_length=255)
@@ -127,6 +138,7 @@ class Upload(models.Model):
             models.CheckConstraint(
                 condition=models.Q(section__in=["individuals", "group"]), name="upload_section_valid"
             ),
+            models.CheckConstraint(condition=models.Q(door__in=["sftp", "ftp", "ftps"]), name="upload_door_valid"),
         ]
         indexes = [models.Index(fields=["state", "updated_at"])]
 
@@ -135,6 +147,6 @@ class Upload(models.Model):
 
     @property
     def path(self) -> str:
-        """The SFTP path as the photographer saw it."""
+        """The path in the tree as the photographer sees it now (the album may have been renamed since)."""
         parts = [self.job.internal_name, self.album_name, self.folder, self.filename]
         return "/" + "/".join(p for p in parts if p)

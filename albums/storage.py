@@ -1,20 +1,29 @@
-"""Moving bytes into Django's storage: the only place that knows where stored files live.
+"""Moving bytes into Django's storage, and the names stored files get: the only place that knows either.
 
 Everything is addressed by storage names, so an S3-compatible backend can replace the default
-FileSystemStorage by settings alone. With FileSystemStorage on the same filesystem as the SFTP tree,
+FileSystemStorage by settings alone. With FileSystemStorage on the same filesystem as the tree,
 a finished upload is hard-linked into storage (no second copy of the bytes); otherwise it is copied
 through ``Storage.save``.
+
+Names::
+
+    uploads/<account>/<yyyy>/<mm>/<dd>/<uuid><ext>                 the bytes as received
+    uploads/<account>/<yyyy>/<mm>/<dd>/<upload>-<nonce><ext>       moved back from quarantine
+    quarantine/<account>/<yyyy>/<mm>/<dd>/<upload>-<nonce><ext>    a rejected upload's bytes
+    photos/<account>/<upload>/<nonce>-thumb.jpg | -preview.jpg     renditions
+
+``nonce`` is the claim nonce of the processing run that wrote the name (``albums.intake``), so the
+next run knows exactly what a killed run may have left behind.
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from django.core.files import File
@@ -22,21 +31,41 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
 
+from portal.files import COPY_CHUNK, link_or_copy
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename or link inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+UPLOADS, QUARANTINE, PHOTOS = "uploads", "quarantine", "photos"
+
+
+# --- names --------------------------------------------------------------------------------------
+
+
+def _ext(filename: str) -> str:
+    """The extension, kept for people reading a listing only (never trusted for the format)."""
+    return PurePosixPath(filename).suffix.lower()[:16]
 
 
 def upload_name(*, account_id: int, filename: str) -> str:
-    """A fresh storage name for the bytes of one upload; the extension is kept for people only."""
-    ext = PurePosixPath(filename).suffix.lower()[:16]
+    """A fresh storage name for the bytes of one upload."""
     day = timezone.now().strftime("%Y/%m/%d")
-    return f"uploads/{account_id}/{day}/{uuid.uuid4().hex}{ext}"
+    return f"{UPLOADS}/{account_id}/{day}/{uuid.uuid4().hex}{_ext(filename)}"
+
+
+def moved_name(*, area: str, account_id: int, upload_id: int, received_at: datetime, filename: str, nonce: str) -> str:
+    """Where a processing run moves an upload's bytes: into ``quarantine`` or back to ``uploads``."""
+    assert area in (UPLOADS, QUARANTINE)
+    day = timezone.localtime(received_at).strftime("%Y/%m/%d")
+    return f"{area}/{account_id}/{day}/{upload_id}-{nonce}{_ext(filename)}"
+
+
+def rendition_name(*, account_id: int, upload_id: int, nonce: str, rendition: str) -> str:
+    return f"{PHOTOS}/{account_id}/{upload_id}/{nonce}-{rendition}.jpg"
+
+
+# --- bytes --------------------------------------------------------------------------------------
+
+
+def _local(storage: object) -> FileSystemStorage | None:
+    return storage if isinstance(storage, FileSystemStorage) else None
 
 
 def store_local_file(local_path: Path, name: str) -> str:
@@ -44,23 +73,12 @@ def store_local_file(local_path: Path, name: str) -> str:
 
     The file is durable when this returns. ``local_path`` stays where it is.
     """
-    storage = default_storage
-    if isinstance(storage, FileSystemStorage):
-        target = Path(storage.path(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(local_path, target)
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-            with open(local_path, "rb") as src, open(target, "xb") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
-                dst.flush()
-                os.fsync(dst.fileno())
-        fsync_dir(target.parent)
+    fs = _local(default_storage)
+    if fs is not None:
+        link_or_copy(local_path, Path(fs.path(name)))
         return name
     with open(local_path, "rb") as f:
-        return storage.save(name, File(f))
+        return default_storage.save(name, File(f))
 
 
 def save_bytes(name: str, data: bytes) -> str:
@@ -75,23 +93,12 @@ def copy(source: str, name: str) -> str:
     in between leaves two names for the bytes, never none). On FileSystemStorage this is a hard
     link: quarantining a 50 MB original costs no copy and no disk.
     """
-    storage = default_storage
-    if isinstance(storage, FileSystemStorage):
-        target = Path(storage.path(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(storage.path(source), target)
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                raise
-            with storage.open(source, "rb") as src, open(target, "xb") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
-                dst.flush()
-                os.fsync(dst.fileno())
-        fsync_dir(target.parent)
+    fs = _local(default_storage)
+    if fs is not None:
+        link_or_copy(Path(fs.path(source)), Path(fs.path(name)))
         return name
-    with storage.open(source, "rb") as f:
-        return storage.save(name, File(f))
+    with default_storage.open(source, "rb") as f:
+        return default_storage.save(name, File(f))
 
 
 def exists(name: str) -> bool:
@@ -106,12 +113,12 @@ def delete(name: str) -> None:
 @contextmanager
 def local_path(name: str) -> Iterator[Path]:
     """A local file holding the stored bytes: the file itself on FileSystemStorage, else a temp copy."""
-    storage = default_storage
-    if isinstance(storage, FileSystemStorage):
-        yield Path(storage.path(name))
+    fs = _local(default_storage)
+    if fs is not None:
+        yield Path(fs.path(name))
         return
     with tempfile.NamedTemporaryFile(suffix=PurePosixPath(name).suffix) as tmp:
-        with storage.open(name, "rb") as src:
-            shutil.copyfileobj(src, tmp, 1024 * 1024)
+        with default_storage.open(name, "rb") as src:
+            shutil.copyfileobj(src, tmp, COPY_CHUNK)
         tmp.flush()
         yield Path(tmp.name)

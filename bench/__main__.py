@@ -57,19 +57,19 @@ def _wait_for_port(port: int, deadline: float = 30.0) -> None:
 
 def _setup_portal(var: Path) -> None:
     """A throw-away portal: environment first, then Django (settings read the environment once)."""
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SFTPD_REDIS_URL", "MEDIA_ROOT", "SFTPD_ROOT"):
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "LOGIN_REDIS_URL", "MEDIA_ROOT", "TREE_ROOT"):
         os.environ.pop(name, None)
     os.environ.update(
         PORTAL_VAR_DIR=str(var),
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="True",
         LOG_LEVEL="WARNING",
-        SFTPD_MAX_FILE_BYTES=str(1024**3),  # the 200 MB file is a throughput probe, not a photo
-        SFTPD_MAX_SESSIONS_PER_USER="100",
-        SFTPD_MAX_UNAUTH_PER_ADDRESS="100",
+        TREE_MAX_FILE_BYTES=str(1024**3),  # the 200 MB file is a throughput probe, not a photo
+        LOGIN_MAX_SESSIONS_PER_USER="100",
+        LOGIN_MAX_UNAUTH_PER_ADDRESS="100",
         # The failed-login figures time real refusals, not the cheaper refusal of a ban.
-        SFTPD_BAN_USER_FAILURES="1000",
-        SFTPD_BAN_ADDRESS_FAILURES="1000",
+        LOGIN_BAN_USER_FAILURES="1000",
+        LOGIN_BAN_ADDRESS_FAILURES="1000",
     )
     sys.path.insert(0, str(ROOT))
     import django

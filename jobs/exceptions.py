@@ -1,6 +1,8 @@
-"""The portal's own exceptions; every adapter translates these (SFTP status, admin message, CommandError).
+"""The portal's own exceptions; every adapter translates these (SFTP status, FTP reply, admin message,
+CommandError). ``message`` is written for the person at the other end (a photographer or a studio admin).
 
-``message`` is written for the person at the other end (a photographer or a studio admin).
+The tree (DESIGN §3) uses the finer kinds below so each door can answer in its own words: SFTP's
+``SSH_FX_*`` statuses and FTP's reply codes each have a counterpart for every one of them.
 """
 
 from __future__ import annotations
@@ -26,3 +28,23 @@ class Conflict(PortalError):
 
 class Forbidden(PortalError):
     """The change is not allowed here (a closed job, a folder that takes no files)."""
+
+
+class IsAFolder(Forbidden):
+    """A file operation named a folder."""
+
+
+class NotAFolder(Forbidden):
+    """A folder operation named a file."""
+
+
+class NotEmpty(Conflict):
+    """A folder to remove still holds files."""
+
+
+class TooLarge(PortalError):
+    """An upload grew past the size limit; its bytes are gone."""
+
+
+class StorageFailed(PortalError):
+    """The server's disk or storage failed this operation (full, or an I/O error)."""

@@ -37,6 +37,11 @@ ACCEPTED_KEY_TYPES = {
 MIN_RSA_BITS = 2048
 
 
+def rsa_key_bits(key: asyncssh.SSHKey) -> int:
+    """The modulus size of an RSA key (asyncssh keeps the cryptography key as ``pyca_key``)."""
+    return int(getattr(getattr(key, "pyca_key", None), "key_size", 0))
+
+
 def account_create(*, name: str) -> Account:
     name = name.strip()
     if not name:
@@ -49,13 +54,15 @@ def account_create(*, name: str) -> Account:
 
 
 # What studio staff may do in the admin; rows are further limited to their own accounts there.
+# FTP users are only viewed: changing them is the owners' business, on the FTP settings page (DESIGN §6).
+# ``change_upload`` is what "Process again" needs; uploads themselves are never edited.
 STUDIO_STAFF_GROUP = "Studio staff"
 STUDIO_STAFF_PERMISSIONS = [
     "jobs.view_account",
     "jobs.view_photojob", "jobs.add_photojob", "jobs.change_photojob",
-    "jobs.view_ftpuser", "jobs.change_ftpuser",
+    "jobs.view_ftpuser",
     "jobs.view_sshkey",
-    "albums.view_album", "albums.change_album",
+    "albums.view_album", "albums.add_album", "albums.change_album", "albums.delete_album",
     "albums.view_photo", "albums.delete_photo",
     "albums.view_upload", "albums.change_upload",
 ]  # fmt: skip
@@ -67,7 +74,8 @@ def _studio_staff_group() -> Group:
     perms = Permission.objects.filter(
         content_type__app_label__in={app for app, _ in wanted}, codename__in={code for _, code in wanted}
     )
-    group.permissions.add(*perms)
+    # Exactly the list: a permission dropped from it (change_ftpuser) leaves existing groups too.
+    group.permissions.set(perms)
     return group
 
 
@@ -157,7 +165,7 @@ def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
     algorithm = key.get_algorithm()
     if algorithm not in ACCEPTED_KEY_TYPES:
         raise Invalid(f"Keys of type {algorithm} are not accepted; use Ed25519, ECDSA or RSA.")
-    if algorithm == "ssh-rsa" and key.pyca_key.key_size < MIN_RSA_BITS:  # type: ignore[attr-defined]
+    if algorithm == "ssh-rsa" and rsa_key_bits(key) < MIN_RSA_BITS:
         raise Invalid(f"RSA keys need at least {MIN_RSA_BITS} bits.")
     comment = key.get_comment() or ""
     exported = key.export_public_key("openssh").decode().split()
@@ -178,20 +186,52 @@ def ssh_key_remove(*, key: SSHKey) -> None:
     key.delete()
 
 
-def job_create(
-    *, account: Account, internal_name: str, title: str = "", status: str = PhotoJob.Status.PLANNED
-) -> PhotoJob:
+def _job_name_taken(internal_name: str) -> Conflict:
+    return Conflict(f"The account already has a job named {internal_name!r}.")
+
+
+def job_name_check(*, account: Account, internal_name: str, job: PhotoJob | None = None) -> str:
+    """The rules a job's folder name must meet in ``account`` (``job``: the one being renamed); raises or returns it.
+
+    The admin's forms call this to show the sentence next to the field; the writes below call it too.
+    """
     if not re.fullmatch(JOB_INTERNAL_NAME_REGEX, internal_name):
         raise Invalid(
             f"Job name {internal_name!r} is not allowed: start with a letter or digit, then up to 63"
             " of letters, digits, '.', '_' and '-'."
         )
+    taken = PhotoJob.objects.filter(account=account, internal_name=internal_name)
+    if job is not None:
+        taken = taken.exclude(pk=job.pk)
+    if taken.exists():
+        raise _job_name_taken(internal_name)
+    return internal_name
+
+
+def job_create(
+    *, account: Account, internal_name: str, title: str = "", status: str = PhotoJob.Status.PLANNED
+) -> PhotoJob:
+    job_name_check(account=account, internal_name=internal_name)
     _check_status(status)
     try:
         with transaction.atomic():
             return PhotoJob.objects.create(account=account, internal_name=internal_name, title=title, status=status)
-    except IntegrityError:
-        raise Conflict(f"The account already has a job named {internal_name!r}.") from None
+    except IntegrityError:  # created by someone else since the check
+        raise _job_name_taken(internal_name) from None
+
+
+def job_update(*, job: PhotoJob, internal_name: str, title: str) -> PhotoJob:
+    """Rename a job's folder and/or change its title; the account and the status stay (see ``job_set_status``)."""
+    job_name_check(account=job.account, internal_name=internal_name, job=job)
+    before = job.internal_name, job.title
+    try:
+        with transaction.atomic():
+            job.internal_name, job.title = internal_name, title
+            job.save(update_fields=["internal_name", "title"])
+    except IntegrityError:  # taken by someone else since the check
+        job.internal_name, job.title = before
+        raise _job_name_taken(internal_name) from None
+    return job
 
 
 def _check_status(status: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,7 +21,7 @@ from jobs import selectors, services
 from jobs.exceptions import PortalError
 from jobs.forms import FTPUserCreateForm, PasswordForm, SSHKeyForm
 from jobs.models import Account
-from sftpd.hostkeys import published_fingerprints
+from portal.connection import SFTPConnection
 
 
 def _account(request: HttpRequest, account_id: int) -> Account:
@@ -32,14 +31,8 @@ def _account(request: HttpRequest, account_id: int) -> Account:
     return account
 
 
-def _connection(username: str = "your FTP user name") -> dict[str, Any]:
-    return {
-        "protocol": "SFTP - SSH File Transfer Protocol (not FTPS, not FTP)",
-        "host": settings.SFTPD_PUBLIC_HOST,
-        "port": settings.SFTPD_PORT,
-        "username": username,
-        "fingerprints": published_fingerprints(settings.SFTPD_HOST_KEY_DIR),
-    }
+def _connection(username: str = "your FTP user name") -> SFTPConnection:
+    return SFTPConnection(username=username)
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:

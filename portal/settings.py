@@ -232,37 +232,42 @@ _visibility = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
 if isinstance(_visibility, int) and _visibility <= CELERY_TASK_TIME_LIMIT + INTAKE_RETRY_DELAY_MAX:
     raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT + INTAKE_RETRY_DELAY_MAX")
 
+# --- the tree (DESIGN §3), shared by every door -----------------------------------------------
+# The tree on disk: what photographers see, under ids rather than names (renames are database
+# changes only), and the staging folder of uploads in progress. Keep it on the same filesystem as
+# MEDIA_ROOT so a finished upload is linked into storage rather than copied.
+TREE_ROOT = Path(env("TREE_ROOT", str(VAR_DIR / "tree")))
+TREE_MAX_FILE_BYTES = envint("TREE_MAX_FILE_BYTES", INTAKE_MAX_BYTES)  # larger writes are refused
+
+# --- logins, for every door -------------------------------------------------------------------
+# Failed password logins are counted per (address, username) and per address over
+# LOGIN_BAN_WINDOW seconds; reaching a count bans that pair (or the whole address) for
+# LOGIN_BAN_SECONDS. Attempts refused by a ban are not counted again, so one misconfigured camera
+# behind a school's NAT bans only itself, never the other photographers at that address.
+LOGIN_BAN_WINDOW = envint("LOGIN_BAN_WINDOW", 600)
+LOGIN_BAN_USER_FAILURES = envint("LOGIN_BAN_USER_FAILURES", 5)
+LOGIN_BAN_ADDRESS_FAILURES = envint("LOGIN_BAN_ADDRESS_FAILURES", 30)
+LOGIN_BAN_SECONDS = envint("LOGIN_BAN_SECONDS", 900)
+# Bans and session counts are shared through Redis when there is one (several servers), else kept
+# in each process.
+LOGIN_REDIS_URL = env("LOGIN_REDIS_URL", REDIS_URL)
+LOGIN_REDIS_PREFIX = env("LOGIN_REDIS_PREFIX", "login:")
+LOGIN_MAX_AUTH_TRIES = envint("LOGIN_MAX_AUTH_TRIES", 6)  # failed attempts on one connection
+# rclone opens up to --transfers + --checkers (12) connections at once; FileZilla up to 10.
+LOGIN_MAX_SESSIONS_PER_USER = envint("LOGIN_MAX_SESSIONS_PER_USER", 20)
+LOGIN_MAX_UNAUTH_PER_ADDRESS = envint("LOGIN_MAX_UNAUTH_PER_ADDRESS", 20)  # per server process
+
 # --- SFTP server ------------------------------------------------------------------------------
 SFTPD_HOST = env("SFTPD_HOST", "127.0.0.1")
 SFTPD_PORT = envint("SFTPD_PORT", 2222)
 # The host name photographers type into FileZilla; defaults to SFTPD_HOST.
 SFTPD_PUBLIC_HOST = env("SFTPD_PUBLIC_HOST", SFTPD_HOST)
 SFTPD_HOST_KEY_DIR = Path(env("SFTPD_HOST_KEY_DIR", str(VAR_DIR / "hostkeys")))
-# The SFTP tree on disk: what photographers see, under ids rather than names (renames are database
-# changes only). Keep it on the same filesystem as MEDIA_ROOT so a finished upload is linked into
-# storage rather than copied.
-SFTPD_ROOT = Path(env("SFTPD_ROOT", str(VAR_DIR / "sftp")))
 SFTPD_LOGIN_TIMEOUT = envint("SFTPD_LOGIN_TIMEOUT", 60)
 SFTPD_IDLE_TIMEOUT = envint("SFTPD_IDLE_TIMEOUT", 900)
 SFTPD_KEEPALIVE = envint("SFTPD_KEEPALIVE", 30)
-SFTPD_MAX_FILE_BYTES = envint("SFTPD_MAX_FILE_BYTES", INTAKE_MAX_BYTES)
 # Missed keepalive answers before a silent client is dropped (SFTPD_KEEPALIVE seconds apart).
 SFTPD_KEEPALIVE_COUNT = envint("SFTPD_KEEPALIVE_COUNT", 3)
-# Abuse limits. Failed password logins are counted per (address, username) and per address over
-# SFTPD_BAN_WINDOW seconds; reaching a count bans that pair (or the whole address) for
-# SFTPD_BAN_SECONDS. Attempts refused by a ban are not counted again, so one misconfigured camera
-# behind a school's NAT bans only itself, never the other photographers at that address.
-SFTPD_BAN_WINDOW = envint("SFTPD_BAN_WINDOW", 600)
-SFTPD_BAN_USER_FAILURES = envint("SFTPD_BAN_USER_FAILURES", 5)
-SFTPD_BAN_ADDRESS_FAILURES = envint("SFTPD_BAN_ADDRESS_FAILURES", 30)
-SFTPD_BAN_SECONDS = envint("SFTPD_BAN_SECONDS", 900)
-# Ban state is shared through Redis when there is one (several SFTP servers), else kept in-process.
-SFTPD_REDIS_URL = env("SFTPD_REDIS_URL", REDIS_URL)
-SFTPD_REDIS_PREFIX = env("SFTPD_REDIS_PREFIX", "sftpd:")
-SFTPD_MAX_AUTH_TRIES = envint("SFTPD_MAX_AUTH_TRIES", 6)  # failed attempts on one connection
-# rclone opens up to --transfers + --checkers (12) connections at once; FileZilla up to 10.
-SFTPD_MAX_SESSIONS_PER_USER = envint("SFTPD_MAX_SESSIONS_PER_USER", 20)
-SFTPD_MAX_UNAUTH_PER_ADDRESS = envint("SFTPD_MAX_UNAUTH_PER_ADDRESS", 20)
 SFTPD_MAX_HANDLES = envint("SFTPD_MAX_HANDLES", 64)  # open files and folders per session
 
 LOGGING = {

@@ -18,10 +18,10 @@ from functools import partial
 import asyncssh
 from django.conf import settings
 
-from sftpd import hostkeys
-from sftpd.guard import ConnectionCounter, LoginGuard, make_guard
+from sftpd import compat, hostkeys
 from sftpd.server import PortalSSHServer
-from sftpd.vfs import sweep_staging
+from tree.guard import ConnectionCounter, LoginGuard, make_counter, make_guard
+from tree.layout import sweep_staging
 
 logger = logging.getLogger(__name__)
 
@@ -86,20 +86,20 @@ class PortalAcceptor:
 
     async def wait_closed(self) -> None:
         await self._acceptor.wait_closed()
-        close = getattr(self.guard.store, "close", None)
-        if close is not None:
-            await close()
+        await asyncio.to_thread(self.guard.close)
+        await asyncio.to_thread(self.counter.shutdown)
 
 
 async def start(host: str | None = None, port: int | None = None) -> PortalAcceptor:
     """Start listening; ``port=0`` picks a free port (``acceptor.get_port()`` tells which)."""
+    compat.check()  # refuse to start on an asyncssh without the calls this server relies on
     host = settings.SFTPD_HOST if host is None else host
     port = settings.SFTPD_PORT if port is None else port
     keys = await asyncio.to_thread(hostkeys.load_or_create, settings.SFTPD_HOST_KEY_DIR)
     removed = await asyncio.to_thread(sweep_staging)
     if removed:
         logger.info("removed %d stale staging files", removed)
-    guard, counter = make_guard(), ConnectionCounter()
+    guard, counter = make_guard(), make_counter()
     acceptor = await asyncssh.create_server(
         partial(PortalSSHServer, guard, counter),
         host,

@@ -1,8 +1,8 @@
 """The SFTP protocol handler: asyncssh's server handler with the changes real clients and safety need.
 
-- CLOSE from the client marks the handle as finished before the server closes it. asyncssh closes
-  handles still open when a connection drops through the same ``SFTPServer.close``; only the mark
-  tells a finished upload from a partial one.
+- CLOSE from the client of a written file is ``finish``; asyncssh closes handles still open when a
+  connection drops through ``SFTPServer.close``, which abandons them. So only a CLOSE the client
+  sent ever makes an upload of a file.
 - OPENDIR resolves the folder at once, so a folder that does not exist fails at OPENDIR, not at the
   first READDIR (FileZilla decides from OPENDIR whether to create the folder).
 - WRITE ignores bytes after the data, as OpenSSH's sftp-server does: rclone 1.60 sends some after
@@ -11,8 +11,9 @@
   says so.
 - Only the extensions this server really implements are advertised (no hard links, no server-side
   copy, no disk-space queries, no vendor id revealing the library version).
-- No exception text or traceback ever reaches a client: anything unexpected is logged here and the
-  client gets a plain failure sentence.
+- Refusals of the tree (the portal's exceptions) become SFTP statuses with their sentence, here for
+  every request. No exception text or traceback ever reaches a client: anything unexpected is
+  logged here and the client gets a plain failure sentence.
 - Every request counts as activity for the idle timeout (``sftpd.server``).
 - The session ends with an exit status, as under sshd; OpenSSH's ``scp`` fails without one.
 """
@@ -43,7 +44,10 @@ from asyncssh.sftp import (
 )
 from django.conf import settings
 
-from sftpd.vfs import PortalSFTPServer, WriteHandle, disk_error_message
+from jobs.exceptions import PortalError
+from sftpd.vfs import PortalSFTPServer, sftp_error
+from tree import refusals
+from tree.staging import StagedUpload
 
 logger = logging.getLogger("sftpd.protocol")
 
@@ -64,9 +68,11 @@ def _guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
             return await handler(self, packet)
         except (SFTPError, PacketDecodeError, NotImplementedError):
             raise
+        except PortalError as exc:
+            raise sftp_error(exc) from None
         except OSError as exc:
             logger.warning("file system error in %s: %s", handler.__name__, exc)
-            raise SFTPFailure(disk_error_message(exc)) from None
+            raise SFTPFailure(refusals.disk_error(exc)) from None
         except Exception:
             logger.exception("unexpected error in %s", handler.__name__)
             raise SFTPFailure(INTERNAL_ERROR) from None
@@ -118,9 +124,10 @@ class PortalSFTPHandler(SFTPServerHandler):
         if self._version < 6:
             packet.check_end()
         file_obj = self._file_handles.pop(handle, None)
+        if isinstance(file_obj, StagedUpload):
+            await self._server.finish(file_obj)
+            return
         if file_obj is not None:
-            if isinstance(file_obj, WriteHandle):
-                file_obj.closed_by_client = True
             await self._server.close(file_obj)
             return
         if self._dir_handles.pop(handle, None) is not None:

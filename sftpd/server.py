@@ -6,11 +6,11 @@ always answers True, because answering False would let a client in with no crede
 ``auth_completed`` refuses a login that no check vouched for. Unknown users, inactive users and wrong
 passwords fail alike, each after one password hash.
 
-Limits (``sftpd.guard``, settings ``SFTPD_*``): bans after repeated failures, failed attempts per
-connection, unauthenticated connections per address, sessions per FTP user, channels per connection,
-an idle timeout (no SFTP request for ``SFTPD_IDLE_TIMEOUT`` seconds) on top of asyncssh's login
-timeout and keepalive. Whoever is turned away is told why in the SSH disconnect message, which
-FileZilla, WinSCP and OpenSSH show.
+Limits (``tree.guard``, shared with every door; settings ``LOGIN_*`` and ``SFTPD_*``): bans after
+repeated failures, failed attempts per connection, unauthenticated connections per address, sessions
+per FTP user, channels per connection, an idle timeout (no SFTP request for ``SFTPD_IDLE_TIMEOUT``
+seconds) on top of asyncssh's login timeout and keepalive. Whoever is turned away is told why in
+the SSH disconnect message, which FileZilla, WinSCP and OpenSSH show.
 
 Sessions accept only the ``sftp`` subsystem: no shell, exec, SCP or pty; asyncssh's defaults refuse
 port, agent and X11 forwarding. One log line per connection says how it went.
@@ -27,10 +27,13 @@ import asyncssh
 from asyncssh.stream import SSHReader, SSHServerStreamSession, SSHWriter
 from django.conf import settings
 
+from albums.models import Door
 from sftpd import bridge
-from sftpd.guard import ConnectionCounter, LoginGuard
 from sftpd.protocol import PortalSFTPHandler
 from sftpd.vfs import PortalSFTPServer
+from tree import principal as principals
+from tree.guard import ConnectionCounter, LoginGuard
+from tree.principal import Client, Principal
 
 logger = logging.getLogger("sftpd.session")
 
@@ -107,14 +110,15 @@ class PortalSSHServer(asyncssh.SSHServer):
         self._counter = counter
         self._conn: asyncssh.SSHServerConnection | None = None
         self._address = "-"
-        self._candidate: bridge.Principal | None = None
-        self._principal: bridge.Principal | None = None
+        self._candidate: Principal | None = None
+        self._principal: Principal | None = None
+        self._session_token: str | None = None  # this connection's place among its user's sessions
+        self._session_user = 0
         self._stats = SessionStats()
         self._username = ""
         self._failures = 0
         self._outcome = ""  # set when the server ends the connection on purpose
         self._counted_unauthenticated = False
-        self._counted_session = False
         self._last_activity = time.monotonic()
         self._idle_timer: asyncio.TimerHandle | None = None
 
@@ -140,9 +144,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         if self._counted_unauthenticated:
             self._counter.close_unauthenticated(self._address)
             self._counted_unauthenticated = False
-        if self._counted_session and self._principal is not None:
-            self._counter.close_session(self._principal.ftp_user.pk)
-            self._counted_session = False
+        self._release_session()
         p = self._principal
         logger.info(
             "session end %s",
@@ -186,7 +188,7 @@ class PortalSSHServer(asyncssh.SSHServer):
 
     async def begin_auth(self, username: str) -> bool:
         self._username = username
-        refusal = await self._guard.refusal(self._address, username)
+        refusal = await bridge.run(self._guard.refusal, self._address, username)
         if refusal:
             self._end("banned", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, refusal)
         return True  # always demand credentials: False would log the client in with none
@@ -195,7 +197,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        refusal = await self._guard.refusal(self._address, username)
+        refusal = await bridge.run(self._guard.refusal, self._address, username)
         if refusal:  # banned by an earlier attempt on this connection
             self._end("banned", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, refusal)
             return False
@@ -205,10 +207,10 @@ class PortalSSHServer(asyncssh.SSHServer):
             self._unavailable()
             return False
         if principal is None:
-            await self._guard.failed(self._address, username)
+            await bridge.run(self._guard.failed, self._address, username)
             self._failed("password", username)
             return False
-        return self._accept(principal)
+        return await self._accept(principal)
 
     def public_key_auth_supported(self) -> bool:
         return True
@@ -226,7 +228,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         if principal is None:
             self._failed("publickey", username)
             return False
-        return self._accept(principal)
+        return await self._accept(principal)
 
     def _unavailable(self) -> None:
         """The database (or anything behind the login check) failed: say so, not a traceback."""
@@ -237,20 +239,33 @@ class PortalSSHServer(asyncssh.SSHServer):
             "The server cannot check logins right now. Please try again in a few minutes.",
         )
 
-    def _accept(self, principal: bridge.Principal) -> bool:
+    async def _accept(self, principal: Principal) -> bool:
         """Take valid credentials, unless the user already has all the sessions allowed.
 
-        Checked before the login succeeds, so the client shows the reason rather than a login
-        followed by a closed connection; ``auth_completed`` counts the session for real.
+        The session is counted here, before the login succeeds, so the client shows the reason
+        rather than a login followed by a closed connection, and the count is taken in one step
+        with the check (two logins at once cannot both take the last place). A key is checked
+        twice (the client's probe, then its signature): the place taken at the probe is kept.
         """
-        if self._counter.sessions_full(principal.ftp_user.pk):
-            self._refuse_session(principal)
-            return False
+        user_id = principal.ftp_user.pk
+        if self._session_token is None or self._session_user != user_id:
+            self._release_session()  # held for another user name tried earlier on this connection
+            token = await bridge.run(self._counter.open_session, user_id)
+            if token is None:
+                self._refuse_session(principal)
+                return False
+            self._session_token, self._session_user = token, user_id
         self._candidate = principal
         return True
 
-    def _refuse_session(self, principal: bridge.Principal) -> None:
-        limit = settings.SFTPD_MAX_SESSIONS_PER_USER
+    def _release_session(self) -> None:
+        if self._session_token is not None:
+            # Not awaited (connection_lost is synchronous): the count may live in Redis, off the loop.
+            bridge.submit(self._counter.close_session, self._session_user, self._session_token)
+            self._session_token = None
+
+    def _refuse_session(self, principal: Principal) -> None:
+        limit = settings.LOGIN_MAX_SESSIONS_PER_USER
         self._end(
             "too many sessions",
             asyncssh.DISC_TOO_MANY_CONNECTIONS,
@@ -261,7 +276,7 @@ class PortalSSHServer(asyncssh.SSHServer):
     def _failed(self, method: str, username: str) -> None:
         self._failures += 1
         logger.info("login failed %s", log_fields(user=username, address=self._address, method=method))
-        if self._failures >= settings.SFTPD_MAX_AUTH_TRIES:
+        if self._failures >= settings.LOGIN_MAX_AUTH_TRIES:
             self._end(
                 "too many failed attempts",
                 asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
@@ -278,18 +293,17 @@ class PortalSSHServer(asyncssh.SSHServer):
         if self._counted_unauthenticated:
             self._counter.close_unauthenticated(self._address)
             self._counted_unauthenticated = False
-        if not self._counter.open_session(principal.ftp_user.pk):  # filled up meanwhile
-            self._refuse_session(principal)
-            return
-        self._counted_session = True
+        # Everything a session needs is set before the first await: the client may open its
+        # channel as soon as it has the success message, while this coroutine still runs.
         self._principal = principal
-        self._conn.set_extra_info(portal_principal=principal)
+        client = Client(principal=principal, door=Door.SFTP, address=None if self._address == "-" else self._address)
+        self._conn.set_extra_info(portal_client=client)
         self.touch()
         self._schedule_idle_check(settings.SFTPD_IDLE_TIMEOUT)
-        await self._guard.succeeded(self._address, principal.username)
+        await bridge.run(self._guard.succeeded, self._address, principal.username)
         try:
             # Shielded: a client that is done before this write (one quick listing) must not cancel it.
-            await asyncio.shield(bridge.record_login(principal, self._address))
+            await asyncio.shield(bridge.run(principals.record_login, client))
         except Exception:  # the last-login columns are a courtesy; the session itself goes on
             logger.warning("could not record login of %s", principal.username, exc_info=True)
 

@@ -1,7 +1,9 @@
 """The test cast and the real servers the tests talk to.
 
 Cast (built through the services): ``account`` (a studio), ``owner`` (its staff user),
-``outsider_account``, ``ftp_user`` (password ``PASSWORD``), ``planned_job`` (``job00001``).
+``outsider_account``, ``ftp_user`` (password ``PASSWORD``), ``planned_job`` (``job00001``) and its
+``album`` ("Class 1", made by the FTP user); ``queued`` collects the upload ids sent for processing
+instead of queueing them.
 Servers: ``sftp_server`` (the real asyncssh listener on a free loopback port, in a thread with its
 own event loop) and ``celery_worker`` (a real Celery worker thread from
 ``celery.contrib.testing.worker`` on the configured broker: Redis when ``REDIS_URL`` is set, kombu's
@@ -23,6 +25,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
 from django.db import connections
 
+from albums import intake
+from albums import services as album_services
 from jobs import services
 from portal.celery import app as celery_app
 
@@ -33,9 +37,9 @@ PASSWORD = "correct horse battery staple"
 def _isolated_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Media, SFTP tree, host keys and the embedded broker's folders live in this session's temp dir."""
     base = tmp_path_factory.mktemp("portal")
-    saved = {k: getattr(django_settings, k) for k in ("MEDIA_ROOT", "SFTPD_ROOT", "SFTPD_HOST_KEY_DIR")}
+    saved = {k: getattr(django_settings, k) for k in ("MEDIA_ROOT", "TREE_ROOT", "SFTPD_HOST_KEY_DIR")}
     django_settings.MEDIA_ROOT = base / "media"
-    django_settings.SFTPD_ROOT = base / "sftp"
+    django_settings.TREE_ROOT = base / "tree"
     django_settings.SFTPD_HOST_KEY_DIR = base / "hostkeys"
     # Server and worker threads hold their own connections; with no reuse they close them after each
     # call, so the test database can be dropped at the end of the session.
@@ -86,6 +90,19 @@ def ftp_user(account):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def planned_job(account):  # type: ignore[no-untyped-def]
     return services.job_create(account=account, internal_name="job00001", title="Elm School")
+
+
+@pytest.fixture
+def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
+    return album_services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
+
+
+@pytest.fixture
+def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Upload ids queued for processing, collected here instead of sent to the broker."""
+    ids: list[int] = []
+    monkeypatch.setattr(intake, "upload_queue", lambda upload_id: ids.append(upload_id) or True)
+    return ids
 
 
 # --- real servers ------------------------------------------------------------------------------

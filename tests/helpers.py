@@ -1,32 +1,48 @@
-"""Small tools the tests share: real images, real SFTP clients, waiting for the worker."""
+"""Small tools the tests share: recording uploads, real SFTP clients, waiting (images are in ``tests.images``)."""
 
 from __future__ import annotations
 
-import io
+import os
+import shutil
 import subprocess
+import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import asyncssh
-from PIL import Image
+import pytest
+
+from albums.models import Album, Door, Upload
+from albums.services import FilePath, ReceivedFile, file_finished
+from jobs.models import FTPUser
 
 T = TypeVar("T")
 
 
-def jpeg_bytes(
-    size: tuple[int, int] = (1200, 800), colour: tuple[int, int, int] = (180, 90, 40), **save: object
-) -> bytes:
-    """A real JPEG made with Pillow; different colours give different bytes."""
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, "JPEG", quality=90, **save)
-    return buf.getvalue()
-
-
-def write_jpeg(path: Path, **kwargs: object) -> Path:
-    path.write_bytes(jpeg_bytes(**kwargs))  # type: ignore[arg-type]
+def write_file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
     return path
+
+
+def register_upload(
+    album: Album, filename: str, data: bytes, *, folder: str = "", ftp_user: FTPUser | None = None
+) -> Upload:
+    """Record a finished file as a door does (``albums.services.file_finished``), from bytes."""
+    local = Path(tempfile.mkdtemp(prefix="received-")) / uuid.uuid4().hex
+    local.write_bytes(data)
+    received = ReceivedFile(
+        local_path=local,
+        size=len(data),
+        sha256="",
+        ftp_user=ftp_user,
+        door=Door.SFTP,
+        client_address="127.0.0.1",
+        source_path=f"/{album.job.internal_name}/{album.name}/{folder + '/' if folder else ''}{filename}",
+    )
+    return file_finished(where=FilePath(album=album, folder=folder, filename=filename), received=received)
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
@@ -50,6 +66,17 @@ SSH_OPTIONS = [
     "-o", "PreferredAuthentications=password",
     "-o", "NumberOfPasswordPrompts=1",
 ]  # fmt: skip
+
+
+def require_program(program: str, package: str) -> str:
+    """The path of a client program a test needs; skip without it, but fail in CI, which installs it."""
+    path = shutil.which(program)
+    if path is None:
+        reason = f"{program} is not installed (Debian package {package}; .ci/run installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
 
 
 def run_client(

@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from django.conf import settings
+
+from tests.helpers import require_program
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -18,7 +19,7 @@ def _compose() -> list[str]:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    pytest.skip("neither 'docker compose' nor 'docker-compose' is installed (apt-get install docker-compose)")
+    return [require_program("docker-compose", "docker-compose")]
 
 
 def test_compose_file_is_valid_and_has_every_service() -> None:

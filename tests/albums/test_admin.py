@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,8 @@ from django.test import Client
 
 from albums import intake, services
 from albums.models import Upload
-from albums.services import FilePath
-from tests.albums.images import jpeg
+from tests.helpers import register_upload
+from tests.images import jpeg
 
 
 @pytest.fixture
@@ -20,11 +19,7 @@ def rejected(planned_job, tmp_path: Path, queued: list[int], settings) -> Upload
     album = services.album_create(job=planned_job, name="Class 1")
     uploaded = []
     for name, data in (("anna.jpg", jpeg()), ("IMG_0001.CR2", b"\x00" * 64)):
-        local = tmp_path / uuid.uuid4().hex
-        local.write_bytes(data)
-        upload = services.upload_register(
-            where=FilePath(album=album, folder="", filename=name), local_file=local, size=len(data), ftp_user=None
-        )
+        upload = register_upload(album, name, data)
         intake.upload_process(upload_id=upload.pk, token=intake.new_token())
         uploaded.append(upload)
     return Upload.objects.get(pk=uploaded[1].pk)

@@ -22,7 +22,7 @@ from albums.imaging import (
     Rendition,
     analyse_image,
 )
-from tests.albums.images import (
+from tests.images import (
     SRGB_ICC,
     camera_exif,
     encode,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,9 +20,10 @@ from django.utils import timezone
 from PIL import Image
 
 from albums import imaging, intake, services, storage
-from albums.models import Photo, Upload
-from albums.services import FilePath
-from tests.albums.images import camera_exif, encode, jpeg, picture
+from albums.models import Door, Photo, Upload
+from albums.services import FilePath, ReceivedFile
+from tests.helpers import register_upload
+from tests.images import camera_exif, encode, jpeg, picture
 
 Register = Callable[..., Upload]
 
@@ -36,23 +36,11 @@ def media_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
-    return services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
-
-
-@pytest.fixture
-def register(album, ftp_user, tmp_path: Path, queued: list[int]) -> Register:  # type: ignore[no-untyped-def]
-    """Record a finished file the way the SFTP server does."""
+def register(album, ftp_user, queued: list[int]) -> Register:  # type: ignore[no-untyped-def]
+    """Record a finished file the way the doors do."""
 
     def register(filename: str, data: bytes, *, folder: str = "", into=None) -> Upload:  # type: ignore[no-untyped-def]
-        local = tmp_path / uuid.uuid4().hex
-        local.write_bytes(data)
-        return services.upload_register(
-            where=FilePath(album=into or album, folder=folder, filename=filename),
-            local_file=local,
-            size=len(data),
-            ftp_user=ftp_user,
-        )
+        return register_upload(into or album, filename, data, folder=folder, ftp_user=ftp_user)
 
     return register
 
@@ -403,11 +391,16 @@ def test_a_file_over_the_default_size_limit_is_rejected(album, ftp_user, tmp_pat
     local = tmp_path / "huge.jpg"
     with local.open("wb") as f:
         f.truncate(50 * 1024 * 1024 + 1)  # sparse: costs no disk or time
-    upload = services.upload_register(
+    upload = services.file_finished(
         where=FilePath(album=album, folder="", filename="huge.jpg"),
-        local_file=local,
-        size=local.stat().st_size,
-        ftp_user=ftp_user,
+        received=ReceivedFile(
+            local_path=local,
+            size=local.stat().st_size,
+            sha256="",
+            ftp_user=ftp_user,
+            door=Door.SFTP,
+            client_address=None,
+        ),
     )
     process(upload)
     upload.refresh_from_db()
@@ -468,7 +461,7 @@ def test_a_file_deleted_over_sftp_while_it_is_processed_makes_no_photo(
 
     def photographer_deletes_it_meanwhile(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         result = real_analyse(*args, **kwargs)  # type: ignore[arg-type]
-        services.sftp_file_removed(where=FilePath(album=album, folder="", filename="a.jpg"))
+        services.file_removed(where=FilePath(album=album, folder="", filename="a.jpg"), door=Door.SFTP)
         return result
 
     monkeypatch.setattr(imaging, "analyse_image", photographer_deletes_it_meanwhile)
@@ -620,12 +613,12 @@ def test_reprocessing_a_done_upload_keeps_its_photo_and_renditions(register: Reg
 def test_queueing_never_raises_when_the_broker_is_unreachable(monkeypatch: pytest.MonkeyPatch, caplog) -> None:  # type: ignore[no-untyped-def]
     from kombu.exceptions import OperationalError as BrokerError
 
-    from albums.tasks import process_upload
+    from portal.celery import app as celery_app
 
     def broker_down(*args: object, **kwargs: object) -> None:
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(process_upload, "apply_async", broker_down)
+    monkeypatch.setattr(celery_app, "send_task", broker_down)
     assert intake.upload_queue(42) is False
     assert "could not queue upload 42" in caplog.text
 

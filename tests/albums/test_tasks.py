@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,33 +20,20 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
 
-from albums import imaging, intake, services
+from albums import imaging, intake
 from albums.models import Photo, Upload
-from albums.services import FilePath
 from albums.tasks import process_upload, retry_delay, sweep_uploads
 from portal.celery import app as celery_app
-from tests.albums.images import jpeg
-from tests.helpers import wait_for
+from tests.helpers import register_upload, wait_for
+from tests.images import jpeg
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
-    return services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
-
-
-@pytest.fixture
-def register(album, ftp_user, tmp_path: Path) -> Callable[..., Upload]:  # type: ignore[no-untyped-def]
+def register(album, ftp_user) -> Callable[..., Upload]:  # type: ignore[no-untyped-def]
     def register(filename: str, data: bytes) -> Upload:
-        local = tmp_path / uuid.uuid4().hex
-        local.write_bytes(data)
-        return services.upload_register(
-            where=FilePath(album=album, folder="", filename=filename),
-            local_file=local,
-            size=len(data),
-            ftp_user=ftp_user,
-        )
+        return register_upload(album, filename, data, ftp_user=ftp_user)
 
     return register
 

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,9 @@ from django.core.management import CommandError, call_command
 
 from albums import intake, services
 from albums.models import Upload
-from albums.services import FilePath
 from jobs import services as jobs
-from tests.albums.images import jpeg
-from tests.helpers import database_url_for_children
+from tests.helpers import database_url_for_children, register_upload
+from tests.images import jpeg
 
 
 @pytest.fixture
@@ -29,11 +27,7 @@ def log(account, outsider_account, ftp_user, tmp_path: Path, queued: list[int], 
 
     def upload(job, album_name: str, filename: str, data: bytes, process: bool = True) -> Upload:  # type: ignore[no-untyped-def]
         album = job.albums.filter(name=album_name).first() or services.album_create(job=job, name=album_name)
-        local = tmp_path / uuid.uuid4().hex
-        local.write_bytes(data)
-        registered = services.upload_register(
-            where=FilePath(album=album, folder="", filename=filename), local_file=local, size=len(data), ftp_user=None
-        )
+        registered = register_upload(album, filename, data)
         if process:
             intake.upload_process(upload_id=registered.pk, token=intake.new_token())
         registered.refresh_from_db()
@@ -71,6 +65,9 @@ def test_uploads_json_prints_every_field_of_the_log(log) -> None:  # type: ignor
         "folder": "",
         "filename": "notes.jpg",
         "path": "/job00001/Class 1/notes.jpg",
+        "door": "sftp",
+        "client_address": "127.0.0.1",
+        "source_path": "/job00001/Class 1/notes.jpg",
         "state": "rejected",
         "reason": "not an image",
         "size": len(b"shopping list"),

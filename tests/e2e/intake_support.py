@@ -83,7 +83,7 @@ def child_env(**overrides: str | os.PathLike[str]) -> dict[str, str]:
         DB_CONN_MAX_AGE="0",  # so the test database can be dropped at the end of the session
         SECRET_KEY=settings.SECRET_KEY,
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
-        SFTPD_ROOT=str(settings.SFTPD_ROOT),
+        TREE_ROOT=str(settings.TREE_ROOT),
         SFTPD_HOST_KEY_DIR=str(settings.SFTPD_HOST_KEY_DIR),
         CELERY_QUEUE=celery_app.conf.task_default_queue,
         LOG_LEVEL="INFO",

@@ -15,7 +15,9 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from albums.models import Photo, Upload
-from tests.albums.images import (
+from tests.conftest import PASSWORD
+from tests.helpers import connect, wait_for
+from tests.images import (
     animated_gif,
     camera_exif,
     cmyk_jpeg,
@@ -27,8 +29,6 @@ from tests.albums.images import (
     with_frame_size,
     with_orientation_as_text,
 )
-from tests.conftest import PASSWORD
-from tests.helpers import connect, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sys
 import time
@@ -20,11 +19,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from albums import intake, services
+from albums import intake
 from albums.models import Photo, Upload
-from albums.services import FilePath
 from albums.tasks import process_upload
-from tests.albums.images import jpeg
 from tests.conftest import PASSWORD
 from tests.e2e.intake_support import (
     GATED_STORAGE,
@@ -37,14 +34,10 @@ from tests.e2e.intake_support import (
     redis_server,
     worker,
 )
-from tests.helpers import connect, jpeg_bytes, wait_for
+from tests.helpers import connect, register_upload, require_program, wait_for
+from tests.images import jpeg
 
-pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def album(transactional_db, planned_job, ftp_user):  # type: ignore[no-untyped-def]
-    return services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -57,10 +50,7 @@ def gate(tmp_path: Path) -> Iterator[Path]:
 
 
 def register(album, ftp_user, tmp_path: Path, filename: str, data: bytes) -> Upload:  # type: ignore[no-untyped-def]
-    local = tmp_path / uuid.uuid4().hex
-    local.write_bytes(data)
-    where = FilePath(album=album, folder="", filename=filename)
-    return services.upload_register(where=where, local_file=local, size=len(data), ftp_user=ftp_user)
+    return register_upload(album, filename, data, ftp_user=ftp_user)
 
 
 def state(upload: Upload) -> str:
@@ -177,10 +167,10 @@ def test_runs_over_the_soft_or_hard_time_limit_end_failed_with_a_reason(
     assert (slow.attempts, stuck.attempts) == (1, 1)
 
 
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server (Debian package redis-server)")
 def test_uploads_succeed_while_the_broker_is_away_and_are_processed_when_it_is_back(
     transactional_db, ftp_user, planned_job, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    require_program("redis-server", "redis-server")
     port = free_port()
     broker = {
         # This test's own Redis (not the session's broker), on a port where nothing listens yet.
@@ -201,7 +191,7 @@ def test_uploads_succeed_while_the_broker_is_away_and_are_processed_when_it_is_b
             for n, name in enumerate(names):
                 started = time.monotonic()
                 async with sftp.open(f"/job00001/Class 1/{name}", "wb") as f:
-                    await f.write(jpeg_bytes(size=(400, 300), colour=(sum(name.encode()) % 256, n, 99)))
+                    await f.write(jpeg(size=(400, 300), colour=(sum(name.encode()) % 256, n, 99)))
                 seconds[name] = time.monotonic() - started
 
     with Service([sys.executable, "manage.py", "runsftpd", "--port", "0"], child_env(**broker)) as sftpd:

@@ -16,9 +16,9 @@ from django.core.management import call_command
 from PIL import Image
 
 from albums.models import Photo, Upload
-from tests.albums.images import camera_exif, jpeg
 from tests.conftest import PASSWORD
 from tests.helpers import connect, wait_for
+from tests.images import camera_exif, jpeg
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.helpers import SSH_OPTIONS, wait_for, write_jpeg
+from tests.helpers import SSH_OPTIONS, run_client, wait_for, write_file
+from tests.images import jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -57,16 +58,15 @@ def test_runportal_serves_web_and_sftp_and_stops_cleanly(tmp_path: Path) -> None
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/admin/login/", timeout=10) as response:
             assert response.status == 200 and b"Photo job portal" in response.read()
 
-        photo = write_jpeg(tmp_path / "portrait.jpg", size=(2000, 1500))
+        photo = write_file(tmp_path / "portrait.jpg", jpeg(size=(2000, 1500)))
         askpass = tmp_path / "askpass.sh"
         askpass.write_text(f"#!/bin/sh\necho '{password}'\n")
         askpass.chmod(0o700)
-        upload = subprocess.run(
+        upload = run_client(
             ["sftp", *SSH_OPTIONS, "-P", str(sftp_port), "-b", "-", "demo@127.0.0.1"],
             input=f'cd job00001\nmkdir "Class 1"\nput {photo} "Class 1/portrait.jpg"\n',
-            capture_output=True, text=True, timeout=60, start_new_session=True,
             env={**os.environ, "SSH_ASKPASS": str(askpass), "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"},
-        )  # fmt: skip
+        )
         assert upload.returncode == 0, upload.stderr
 
         def done() -> list[dict[str, object]] | None:

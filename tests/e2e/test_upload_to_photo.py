@@ -12,7 +12,8 @@ from PIL import Image
 
 from albums.models import Photo, Upload
 from tests.conftest import PASSWORD
-from tests.helpers import connect, jpeg_bytes, openssh_sftp, wait_for, write_jpeg
+from tests.helpers import connect, openssh_sftp, wait_for, write_file
+from tests.images import jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -34,8 +35,8 @@ def _assert_renditions(photo: Photo) -> None:
 def test_openssh_sftp_upload_becomes_photo_in_album_and_section(
     sftp_server, celery_worker, ftp_user, planned_job, askpass, tmp_path: Path
 ) -> None:
-    portrait = write_jpeg(tmp_path / "portrait.jpg", size=(3000, 2000), colour=(10, 120, 200))
-    group = write_jpeg(tmp_path / "group.jpg", size=(2400, 3600), colour=(200, 20, 20))
+    portrait = write_file(tmp_path / "portrait.jpg", jpeg(size=(3000, 2000), colour=(10, 120, 200)))
+    group = write_file(tmp_path / "group.jpg", jpeg(size=(2400, 3600), colour=(200, 20, 20)))
     result = openssh_sftp(
         sftp_server.port,
         ftp_user.username,
@@ -60,7 +61,7 @@ def test_openssh_sftp_upload_becomes_photo_in_album_and_section(
 def test_asyncssh_upload_into_individuals_folder_becomes_photo(
     sftp_server, celery_worker, ftp_user, planned_job
 ) -> None:
-    data = jpeg_bytes(size=(2500, 2500), colour=(30, 200, 30))
+    data = jpeg(size=(2500, 2500), colour=(30, 200, 30))
 
     async def upload() -> None:
         async with connect(sftp_server.port, ftp_user.username, PASSWORD) as conn, conn.start_sftp_client() as sftp:
@@ -81,7 +82,7 @@ def test_asyncssh_upload_into_individuals_folder_becomes_photo(
 def test_connection_dropped_mid_upload_leaves_no_upload_and_no_photo(
     sftp_server, celery_worker, ftp_user, planned_job, settings
 ) -> None:
-    data = jpeg_bytes(size=(3000, 3000), colour=(1, 2, 3))
+    data = jpeg(size=(3000, 3000), colour=(1, 2, 3))
 
     async def upload_then_drop() -> list[str]:
         async with connect(sftp_server.port, ftp_user.username, PASSWORD) as conn, conn.start_sftp_client() as sftp:
@@ -97,5 +98,5 @@ def test_connection_dropped_mid_upload_leaves_no_upload_and_no_photo(
     assert "half.jpg" not in listing
     assert not Upload.objects.exists()
     assert not Photo.objects.exists()
-    staging = Path(settings.SFTPD_ROOT) / ".staging"
+    staging = Path(settings.TREE_ROOT) / ".staging"
     wait_for(lambda: not any(staging.iterdir()), timeout=10)

@@ -1,4 +1,4 @@
-"""Shared pieces of the SFTP server tests: an album, a logged-in asyncssh client, raw SFTP requests.
+"""Shared pieces of the SFTP server tests: a logged-in asyncssh client, raw SFTP requests.
 
 Every test gets its own Redis key prefix for ban state (when Redis is configured), so one test's
 failed logins never ban another's.
@@ -16,7 +16,6 @@ import asyncssh
 import pytest
 from django.db import connections
 
-from albums import services as album_services
 from tests.conftest import PASSWORD
 from tests.helpers import connect
 
@@ -25,12 +24,7 @@ T = TypeVar("T")
 
 @pytest.fixture(autouse=True)
 def _own_ban_state(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.SFTPD_REDIS_PREFIX = f"sftpd-test-{uuid.uuid4().hex[:8]}:"
-
-
-@pytest.fixture
-def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
-    return album_services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
+    settings.LOGIN_REDIS_PREFIX = f"sftpd-test-{uuid.uuid4().hex[:8]}:"
 
 
 @asynccontextmanager

@@ -3,7 +3,6 @@ alike (unknown user, inactive user, wrong credentials)."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import asyncssh
@@ -12,7 +11,7 @@ import pytest
 from jobs import services
 from jobs.models import FTPUser, SSHKey
 from tests.conftest import PASSWORD
-from tests.helpers import connect, wait_for
+from tests.helpers import connect, run_client, wait_for
 from tests.sftpd.conftest import run, sftp_session
 
 
@@ -60,12 +59,9 @@ def test_openssh_sftp_logs_in_with_a_key_file(sftp_server, ftp_user, planned_job
     services.ssh_key_add(ftp_user=ftp_user, public_key=key.export_public_key().decode())
     options = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
     options += ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "PasswordAuthentication=no"]
-    result = subprocess.run(
+    result = run_client(
         ["sftp", *options, "-i", str(key_file), "-P", str(sftp_server.port), "-b", "-", "photographer@127.0.0.1"],
         input="ls /\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "job00001" in result.stdout
@@ -143,12 +139,12 @@ def test_unknown_inactive_and_wrong_password_fail_alike_each_after_one_hash(
 def test_a_database_failure_during_login_is_a_plain_message_not_a_traceback(sftp_server, ftp_user, monkeypatch) -> None:
     from django.db import OperationalError
 
-    from sftpd import bridge
+    from tree import principal
 
     def broken(*args: object) -> None:
         raise OperationalError("connection to server at 10.0.0.5 failed")
 
-    monkeypatch.setattr(bridge, "_authenticate_password", broken)
+    monkeypatch.setattr(principal, "authenticate_password", broken)
     error = run(_login_error, sftp_server.port, "photographer", PASSWORD)
     assert isinstance(error, asyncssh.DisconnectError)
     assert "The server cannot check logins right now" in error.reason

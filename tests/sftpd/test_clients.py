@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -21,13 +20,13 @@ import asyncssh
 import pytest
 from asyncssh.packet import String, UInt64
 from asyncssh.sftp import FXP_OPENDIR, FXP_WRITE
-from django.conf import settings as django_settings
 from PIL import Image
 
 from albums.models import Photo, Upload
-from sftpd import hostkeys
+from portal.connection import host_key_fingerprints
 from tests.conftest import PASSWORD
-from tests.helpers import SSH_OPTIONS, jpeg_bytes, openssh_sftp, run_client, wait_for
+from tests.helpers import SSH_OPTIONS, openssh_sftp, require_program, run_client, wait_for
+from tests.images import jpeg
 from tests.sftpd.conftest import db, refusal, request, run, sftp_session
 
 ALBUM = "Klasse 4ä"
@@ -39,11 +38,6 @@ TREE = {
 }
 
 
-def _require(program: str) -> None:
-    if shutil.which(program) is None:
-        pytest.skip(f"{program} is not installed (.ci/run installs it from Debian packages)")
-
-
 @pytest.fixture
 def album_tree(tmp_path: Path) -> Path:
     """A local album folder as a photographer has it, with spaces and non-ASCII names."""
@@ -51,7 +45,7 @@ def album_tree(tmp_path: Path) -> Path:
     for i, relative in enumerate(TREE):
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(jpeg_bytes(size=(640, 480), colour=(40 * i, 90, 200 - 40 * i)))
+        path.write_bytes(jpeg(size=(640, 480), colour=(40 * i, 90, 200 - 40 * i)))
     # One picture of a few hundred KB, so clients send many writes and a short last one (where
     # rclone 1.60 appends its stray bytes).
     noisy = io.BytesIO()
@@ -154,7 +148,7 @@ def test_openssh_scp_which_speaks_sftp_uploads_and_ends_with_success(
 ) -> None:
     # scp counts a session that ends without an exit status as failed, as stock asyncssh ends it.
     photo = tmp_path / "Zoë.jpg"
-    photo.write_bytes(jpeg_bytes())
+    photo.write_bytes(jpeg())
     result = run_client(
         ["scp", *SSH_OPTIONS, "-P", str(sftp_server.port), str(photo), "photographer@127.0.0.1:/job00001/Class 1/"],
         env=askpass,
@@ -179,28 +173,21 @@ def test_openssh_sftp_uploads_an_album_tree(
 
 
 def test_psftp_uploads_an_album_tree(sftp_server, celery_worker, ftp_user, planned_job, album_tree: Path) -> None:
-    _require("psftp")
-    ed25519 = next(fp for fp in hostkeys.fingerprints(django_settings.SFTPD_HOST_KEY_DIR) if "ed25519" in fp.algorithm)
+    require_program("psftp", "putty-tools")
+    ed25519 = next(fp for fp in host_key_fingerprints() if "ed25519" in fp.algorithm)
     script = [f'cd /job00001\nmkdir "{ALBUM}"\ncd "{ALBUM}"']
     for relative in TREE:
         script.append(f'put "{album_tree / relative}" "{relative}"')
     script.append("ls group")
     login = ["-P", str(sftp_server.port), "-l", ftp_user.username, "-pw", PASSWORD, "-hostkey", ed25519.sha256]
-    result = subprocess.run(
-        ["psftp", "-batch", *login, "-b", "/dev/stdin", "127.0.0.1"],
-        input="\n".join(script) + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-    )
+    result = run_client(["psftp", "-batch", *login, "-b", "/dev/stdin", "127.0.0.1"], input="\n".join(script) + "\n")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Gruppe 1 (Ost).jpg" in result.stdout
     _assert_photos(album_tree)
 
 
 def test_lftp_mirrors_an_album_tree(sftp_server, celery_worker, ftp_user, planned_job, album_tree: Path) -> None:
-    _require("lftp")
+    require_program("lftp", "lftp")
     ssh = "ssh -a -x " + " ".join(SSH_OPTIONS[:6])  # no host key prompt, quiet
     commands = "; ".join(
         [
@@ -215,14 +202,7 @@ def test_lftp_mirrors_an_album_tree(sftp_server, celery_worker, ftp_user, planne
     )
 
     def mirror() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["lftp", "-c", commands],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            start_new_session=True,
-            env={**os.environ, "HOME": str(album_tree.parent)},
-        )
+        return run_client(["lftp", "-c", commands], env={**os.environ, "HOME": str(album_tree.parent)}, timeout=90)
 
     result = mirror()
     assert result.returncode == 0, result.stdout + result.stderr
@@ -230,7 +210,7 @@ def test_lftp_mirrors_an_album_tree(sftp_server, celery_worker, ftp_user, planne
     _assert_photos(album_tree)
     # A corrected picture: lftp deletes the old file, then uploads the new one; the photo follows.
     before = Photo.objects.get(filename="Zoë Portrait.jpg")
-    (album_tree / "Zoë Portrait.jpg").write_bytes(jpeg_bytes(size=(800, 600), colour=(1, 2, 3)))
+    (album_tree / "Zoë Portrait.jpg").write_bytes(jpeg(size=(800, 600), colour=(1, 2, 3)))
     result = mirror()
     assert result.returncode == 0, result.stdout + result.stderr
     wait_for(lambda: Photo.objects.filter(filename="Zoë Portrait.jpg", width=800).exists(), timeout=60)
@@ -241,20 +221,15 @@ def test_lftp_mirrors_an_album_tree(sftp_server, celery_worker, ftp_user, planne
 def test_rclone_copies_an_album_tree(
     sftp_server, celery_worker, ftp_user, planned_job, album_tree: Path, tmp_path: Path
 ) -> None:
-    _require("rclone")
+    require_program("rclone", "rclone")
     env = {**os.environ, "RCLONE_CONFIG": str(tmp_path / "rclone.conf")}
-    obscured = subprocess.run(
-        ["rclone", "obscure", PASSWORD], capture_output=True, text=True, check=True, env=env
-    ).stdout.strip()
+    obscured = run_client(["rclone", "obscure", PASSWORD], env=env).stdout.strip()
     remote = f":sftp,host=127.0.0.1,port={sftp_server.port},user={ftp_user.username},pass={obscured}:/job00001"
     # rclone probes with exec (md5sum, sha1sum, echo) and writes over several connections at once.
-    result = subprocess.run(
+    result = run_client(
         ["rclone", "copy", "--retries", "1", "--low-level-retries", "1", "-v", str(album_tree.parent), remote],
-        capture_output=True,
-        text=True,
-        timeout=90,
         env=env,
-        start_new_session=True,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
     _assert_photos(album_tree)
@@ -263,19 +238,15 @@ def test_rclone_copies_an_album_tree(
 def test_curl_uploads_into_a_new_album_creating_every_folder(
     sftp_server, celery_worker, ftp_user, planned_job, album_tree: Path
 ) -> None:
-    _require("curl")
-    if "sftp" not in subprocess.run(["curl", "-V"], capture_output=True, text=True).stdout.split("Protocols:")[-1]:
+    require_program("curl", "curl")
+    if "sftp" not in run_client(["curl", "-V"]).stdout.split("Protocols:")[-1]:
         pytest.skip("this curl is built without SFTP support")
     arguments = []
     for relative in TREE:
         url = f"sftp://127.0.0.1:{sftp_server.port}/job00001/{quote(ALBUM)}/{quote(relative)}"
         arguments += ["-T", str(album_tree / relative), url]
-    result = subprocess.run(
-        ["curl", "-sS", "--insecure", "--ftp-create-dirs", "-u", f"{ftp_user.username}:{PASSWORD}", *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
+    result = run_client(
+        ["curl", "-sS", "--insecure", "--ftp-create-dirs", "-u", f"{ftp_user.username}:{PASSWORD}", *arguments]
     )
     assert result.returncode == 0, result.stderr
     _assert_photos(album_tree)
@@ -288,7 +259,7 @@ def test_winscp_sequence_filepart_fsetstat_rename_and_delete_then_rename(
     sftp_server, celery_worker, ftp_user, planned_job, album_tree: Path
 ) -> None:
     mtime = 1_600_000_000
-    newer = jpeg_bytes(size=(640, 480), colour=(250, 250, 10))
+    newer = jpeg(size=(640, 480), colour=(250, 250, 10))
 
     async def upload(sftp: asyncssh.SFTPClient, local: bytes, remote: str) -> None:
         h = sftp._handler

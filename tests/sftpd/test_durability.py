@@ -14,16 +14,17 @@ import asyncssh
 from django.conf import settings as django_settings
 
 from albums.models import Photo, Upload
-from sftpd import vfs
 from tests.conftest import PASSWORD
-from tests.helpers import connect, jpeg_bytes, wait_for
+from tests.helpers import connect, wait_for
+from tests.images import jpeg
 from tests.sftpd.conftest import refusal, run, sftp_session
+from tree import layout, staging
 
 ALBUM = "/job00001/Class 1"
 
 
 def _staging() -> list[Path]:
-    directory = Path(django_settings.SFTPD_ROOT) / ".staging"
+    directory = Path(django_settings.TREE_ROOT) / ".staging"
     return sorted(directory.iterdir()) if directory.exists() else []
 
 
@@ -43,7 +44,7 @@ def test_bytes_are_staged_fsynced_with_their_folder_and_moved_into_place_before_
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
-    data = jpeg_bytes()
+    data = jpeg()
 
     async def scenario() -> tuple[list[Path], list[tuple[str, str]], list[tuple[str, str]]]:
         async with sftp_session(sftp_server.port) as sftp:
@@ -55,7 +56,7 @@ def test_bytes_are_staged_fsynced_with_their_folder_and_moved_into_place_before_
             return staged, before_close, list(events)
 
     staged, before_close, after_close = run(scenario)
-    final = vfs.album_dir(album) / "a.jpg"
+    final = layout.album_dir(album) / "a.jpg"
     assert len(staged) == 1 and len(staged[0].name) == 32  # a server-chosen name, not the client's
     assert not before_close
     assert final.read_bytes() == data and not _staging()
@@ -89,7 +90,7 @@ def test_a_dropped_connection_leaves_no_upload_no_file_and_no_bytes(sftp_server,
 def test_a_dropped_upload_under_a_temporary_name_is_kept_for_resume_and_never_taken_in(
     sftp_server, ftp_user, album
 ) -> None:
-    data = jpeg_bytes(size=(1600, 1200))
+    data = jpeg(size=(1600, 1200))
     half = len(data) // 2
 
     async def drop() -> None:
@@ -109,7 +110,7 @@ def test_a_dropped_upload_under_a_temporary_name_is_kept_for_resume_and_never_ta
                 return size, await f.read()
 
     run(drop)
-    kept = vfs.album_dir(album) / "big.jpg.filepart"
+    kept = layout.album_dir(album) / "big.jpg.filepart"
     wait_for(lambda: kept.exists(), timeout=10)
     assert kept.read_bytes() == data[:half]
     assert not Upload.objects.exists()
@@ -122,15 +123,15 @@ def test_a_dropped_upload_under_a_temporary_name_is_kept_for_resume_and_never_ta
 def test_a_full_disk_fails_that_upload_with_a_message_and_other_sessions_go_on(
     sftp_server, ftp_user, album, monkeypatch
 ) -> None:
-    real_pwrite = vfs._pwrite_all
+    real_pwrite = staging._pwrite_all
 
-    def pwrite(fd: int, data: bytes, offset: int, sha: object) -> None:
+    def pwrite(fd: int, data: bytearray, offset: int) -> None:
         if data.startswith(b"FULL"):
             raise OSError(errno.ENOSPC, "No space left on device")
-        real_pwrite(fd, data, offset, sha)  # type: ignore[arg-type]
+        real_pwrite(fd, data, offset)
 
-    monkeypatch.setattr(vfs, "_pwrite_all", pwrite)
-    good = jpeg_bytes()
+    monkeypatch.setattr(staging, "_pwrite_all", pwrite)
+    good = jpeg()
 
     async def scenario() -> tuple[asyncssh.SFTPError, asyncssh.SFTPError, list[str]]:
         async with sftp_session(sftp_server.port) as first, sftp_session(sftp_server.port) as second:
@@ -162,7 +163,7 @@ def test_a_storage_failure_at_close_leaves_no_upload_record(sftp_server, ftp_use
     async def scenario() -> tuple[asyncssh.SFTPError, list[str]]:
         async with sftp_session(sftp_server.port) as sftp:
             f = await sftp.open(ALBUM + "/a.jpg", "wb")
-            await f.write(jpeg_bytes())
+            await f.write(jpeg())
             return await refusal(f.close()), await sftp.listdir(ALBUM)
 
     error, listing = run(scenario)
@@ -175,7 +176,7 @@ def test_a_storage_failure_at_close_leaves_no_upload_record(sftp_server, ftp_use
 def test_the_sha256_is_taken_while_bytes_arrive_in_order_and_left_to_the_worker_otherwise(
     sftp_server, ftp_user, album
 ) -> None:
-    data = jpeg_bytes(size=(1500, 1000))
+    data = jpeg(size=(1500, 1000))
     middle = len(data) // 2
 
     async def scenario() -> None:
@@ -198,7 +199,7 @@ def test_the_sha256_is_taken_while_bytes_arrive_in_order_and_left_to_the_worker_
 
 
 def test_staging_files_left_by_a_crash_are_swept_at_start(settings, tmp_path: Path) -> None:
-    settings.SFTPD_ROOT = tmp_path
+    settings.TREE_ROOT = tmp_path
     staging = tmp_path / ".staging"
     staging.mkdir()
     old, fresh = staging / ("a" * 32), staging / ("b" * 32)
@@ -206,5 +207,5 @@ def test_staging_files_left_by_a_crash_are_swept_at_start(settings, tmp_path: Pa
     fresh.write_bytes(b"another server is writing this")
     two_days_ago = time.time() - 2 * 86400
     os.utime(old, (two_days_ago, two_days_ago))
-    assert vfs.sweep_staging() == 1
+    assert layout.sweep_staging() == 1
     assert not old.exists() and fresh.exists()

@@ -19,8 +19,8 @@ LOGINS = 20
 def test_a_transfer_keeps_flowing_while_twenty_connections_log_in_with_passwords(
     settings, sftp_server, ftp_user, album, monkeypatch
 ) -> None:
-    settings.SFTPD_MAX_SESSIONS_PER_USER = LOGINS + 5
-    settings.SFTPD_MAX_UNAUTH_PER_ADDRESS = LOGINS + 5
+    settings.LOGIN_MAX_SESSIONS_PER_USER = LOGINS + 5
+    settings.LOGIN_MAX_UNAUTH_PER_ADDRESS = LOGINS + 5
     # Server-side events in the order they happen: "hash+"/"hash-" around each password check (in the
     # authentication threads) and "write" for each WRITE the event loop handles.
     events: list[str] = []

@@ -1,13 +1,17 @@
-"""Host keys: made once, kept private, reused; fingerprints printed the way ``ssh-keygen -l`` does."""
+"""Host keys: made once (race-free), kept private, reused; fingerprints printed the way ``ssh-keygen -l``
+does, and reading them never makes keys."""
 
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
+from portal.connection import fingerprint, host_key_fingerprints
 from sftpd import hostkeys
 from tests.conftest import PASSWORD
 from tests.helpers import connect
@@ -24,7 +28,7 @@ def test_host_keys_are_made_once_with_private_files_and_reused(tmp_path: Path) -
         assert (key_dir / name).stat().st_mode & 0o777 == 0o600
         assert (key_dir / f"{name}.pub").exists()
     assert key_dir.stat().st_mode & 0o777 == 0o700
-    assert first[1].pyca_key.key_size >= 3072  # type: ignore[attr-defined]
+    assert fingerprint(first[1]).bits >= 3072
 
 
 def test_a_private_key_left_readable_is_made_private_again(tmp_path: Path) -> None:
@@ -34,8 +38,30 @@ def test_a_private_key_left_readable_is_made_private_again(tmp_path: Path) -> No
     assert (tmp_path / "ssh_host_rsa_key").stat().st_mode & 0o777 == 0o600
 
 
+def test_servers_starting_at_the_same_moment_end_up_with_the_same_keys(tmp_path: Path) -> None:
+    key_dir = tmp_path / "keys"
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: hostkeys.load_or_create(key_dir), range(4)))
+    on_disk = [k.public_data for k in hostkeys.load_or_create(key_dir)]
+    assert all([k.public_data for k in keys] == on_disk for keys in results)
+    assert sorted(p.name for p in key_dir.iterdir()) == [
+        "ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "ssh_host_rsa_key", "ssh_host_rsa_key.pub"
+    ]  # fmt: skip
+
+
+def test_reading_fingerprints_never_makes_keys(settings, tmp_path: Path) -> None:
+    settings.SFTPD_HOST_KEY_DIR = tmp_path / "keys"
+    assert host_key_fingerprints() == []
+    with pytest.raises(CommandError, match=r"There are no host keys .* yet"):
+        call_command("sftpd", "fingerprints")
+    assert not (tmp_path / "keys").exists()
+    call_command("sftpd", "create-keys", stdout=StringIO())
+    assert len(host_key_fingerprints()) == 2
+
+
 def test_the_fingerprints_command_prints_what_ssh_keygen_prints(settings, tmp_path: Path) -> None:
     settings.SFTPD_HOST_KEY_DIR = tmp_path
+    hostkeys.load_or_create(tmp_path)
     out = StringIO()
     call_command("sftpd", "fingerprints", stdout=out)
     printed = out.getvalue().splitlines()
@@ -68,7 +94,8 @@ def test_clients_see_the_keys_whose_fingerprints_are_printed(sftp_server, ftp_us
 
 
 def test_fingerprints_come_in_the_forms_clients_and_cameras_show(tmp_path: Path) -> None:
-    keys = hostkeys.fingerprints(tmp_path)
+    hostkeys.load_or_create(tmp_path)
+    keys = host_key_fingerprints(tmp_path)
     assert {fp.algorithm for fp in keys} == {"ssh-ed25519", "ssh-rsa"}
     assert all(fp.sha256.startswith("SHA256:") and not fp.sha256.endswith("=") for fp in keys)
     assert all(len(fp.md5.split(":")) == 17 for fp in keys)  # "MD5:" and 16 hex pairs

@@ -1,6 +1,7 @@
-"""Abuse limits: bans after failed logins (without locking out a school's shared NAT), failed attempts
-per connection, login and idle timeouts, keepalive, connection and session counts, file size, write
-offsets and open handles."""
+"""Abuse limits through the real SFTP server: bans after failed logins (without locking out a school's
+shared NAT), failed attempts per connection, login and idle timeouts, keepalive, connection and
+session counts, file size, write offsets and open handles. The guard on its own is tested in
+tests/tree/test_guard.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import asyncio
 import logging
 import socket
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +18,6 @@ from django.conf import settings as django_settings
 
 from albums.models import Upload
 from jobs import services
-from sftpd.guard import BanPolicy, LoginGuard, MemoryBanStore, RedisBanStore
 from tests.conftest import PASSWORD
 from tests.helpers import SSH_OPTIONS, connect, wait_for
 from tests.sftpd.conftest import refusal, run, sftp_session
@@ -37,125 +36,14 @@ async def _attempt(port: int, username: str, password: str) -> Exception | None:
     return None
 
 
-# --- the guard on its own ---------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture(params=["memory", "redis"])
-def guard(request, settings) -> Iterator[LoginGuard]:  # type: ignore[no-untyped-def]
-    policy = BanPolicy(window=60, user_failures=3, address_failures=5, duration=900)
-    if request.param == "memory":
-        yield LoginGuard(MemoryBanStore(), policy)
-        return
-    if not django_settings.SFTPD_REDIS_URL:
-        pytest.skip("Redis ban store: no Redis configured (set REDIS_URL)")
-    yield LoginGuard(RedisBanStore(django_settings.SFTPD_REDIS_URL, settings.SFTPD_REDIS_PREFIX), policy)
-    asyncio.run(_drop_keys(RedisBanStore(django_settings.SFTPD_REDIS_URL, settings.SFTPD_REDIS_PREFIX)))
-
-
-async def _drop_keys(store: RedisBanStore) -> None:
-    redis = store._redis
-    async for key in redis.scan_iter(match=f"{store._prefix}*"):
-        await redis.delete(key)
-    await store.close()
-
-
-def _run(guard: LoginGuard, scenario: Callable[[], Awaitable[T]]) -> T:
-    """Run a scenario in its own event loop and close the guard's Redis client within it."""
-
-    async def main() -> T:
-        try:
-            return await scenario()
-        finally:
-            close = getattr(guard.store, "close", None)
-            if close is not None:
-                await close()
-
-    return asyncio.run(main())
-
-
-def test_the_guard_bans_a_pair_without_counting_its_banned_attempts_against_the_address(guard) -> None:
-    async def scenario() -> tuple[str, str, str]:
-        for _ in range(3):
-            await guard.failed("10.0.0.1", "camera")
-        pair = await guard.refusal("10.0.0.1", "camera")
-        # The camera keeps trying; the server refuses it before counting anything.
-        for _ in range(50):
-            if not await guard.refusal("10.0.0.1", "camera"):
-                await guard.failed("10.0.0.1", "camera")
-        return pair, await guard.refusal("10.0.0.1", "anna"), await guard.refusal("10.0.0.2", "camera")
-
-    pair, same_nat, elsewhere = _run(guard, scenario)
-    assert "Too many failed logins for 'camera'" in pair and "15 minutes" in pair
-    assert same_nat == "" and elsewhere == ""
-
-
-def test_the_guard_bans_an_address_that_fails_with_many_names(guard) -> None:
-    async def scenario() -> tuple[str, str]:
-        for i in range(5):
-            await guard.failed("10.0.0.9", f"user{i}")
-        return await guard.refusal("10.0.0.9", "anna"), await guard.refusal("10.0.0.8", "anna")
-
-    banned, other = _run(guard, scenario)
-    assert banned.startswith("Too many failed logins from your address")
-    assert other == ""
-
-
-def test_a_success_forgets_the_failures_of_that_pair(guard) -> None:
-    async def scenario() -> str:
-        for _ in range(2):
-            await guard.failed("10.0.0.1", "anna")
-        await guard.succeeded("10.0.0.1", "anna")
-        for _ in range(2):
-            await guard.failed("10.0.0.1", "anna")
-        return await guard.refusal("10.0.0.1", "anna")
-
-    assert _run(guard, scenario) == ""
-
-
-def test_memory_bans_and_failures_expire() -> None:
-    clock = FakeClock()
-    guard = LoginGuard(MemoryBanStore(clock), BanPolicy(window=60, user_failures=2, address_failures=100, duration=300))
-
-    async def scenario() -> list[str]:
-        await guard.failed("10.0.0.1", "anna")
-        clock.now += 61  # the first failure leaves the window
-        await guard.failed("10.0.0.1", "anna")
-        not_yet = await guard.refusal("10.0.0.1", "anna")
-        await guard.failed("10.0.0.1", "anna")
-        banned = await guard.refusal("10.0.0.1", "anna")
-        clock.now += 301
-        return [not_yet, banned, await guard.refusal("10.0.0.1", "anna")]
-
-    not_yet, banned, later = asyncio.run(scenario())
-    assert not_yet == "" and banned and later == ""
-
-
-def test_an_unreachable_redis_lets_logins_through() -> None:
-    guard = LoginGuard(RedisBanStore("redis://127.0.0.1:1/0", "x:"), BanPolicy(60, 1, 1, 60))
-
-    async def scenario() -> str:
-        await guard.failed("10.0.0.1", "anna")
-        return await guard.refusal("10.0.0.1", "anna")
-
-    assert _run(guard, scenario) == ""
-
-
 # --- bans through the real server ---------------------------------------------------------------
 
 
 @pytest.fixture
 def strict_bans(settings):  # type: ignore[no-untyped-def]
-    settings.SFTPD_BAN_USER_FAILURES = 3
-    settings.SFTPD_BAN_ADDRESS_FAILURES = 6
-    settings.SFTPD_BAN_SECONDS = 600
+    settings.LOGIN_BAN_USER_FAILURES = 3
+    settings.LOGIN_BAN_ADDRESS_FAILURES = 6
+    settings.LOGIN_BAN_SECONDS = 600
 
 
 def test_a_misconfigured_camera_behind_a_shared_nat_bans_only_itself(
@@ -190,7 +78,7 @@ def test_an_address_failing_with_many_names_is_banned_as_a_whole(
 
 
 def test_a_ban_ends_after_its_time(strict_bans, settings, sftp_server, ftp_user, planned_job) -> None:
-    settings.SFTPD_BAN_SECONDS = 1
+    settings.LOGIN_BAN_SECONDS = 1
 
     async def scenario() -> None:
         for _ in range(3):
@@ -212,7 +100,7 @@ class _StubbornClient(asyncssh.SSHClient):
 
 
 def test_a_connection_is_closed_after_too_many_failed_attempts(settings, sftp_server, ftp_user) -> None:
-    settings.SFTPD_MAX_AUTH_TRIES = 3
+    settings.LOGIN_MAX_AUTH_TRIES = 3
 
     async def scenario() -> Exception:
         try:
@@ -298,7 +186,7 @@ def test_a_client_that_stops_answering_keepalives_is_dropped_and_others_stay(
 
 
 def test_sessions_per_ftp_user_are_limited(settings, sftp_server, ftp_user, planned_job) -> None:
-    settings.SFTPD_MAX_SESSIONS_PER_USER = 2
+    settings.LOGIN_MAX_SESSIONS_PER_USER = 2
 
     async def scenario() -> Exception | None:
         async with sftp_session(sftp_server.port), sftp_session(sftp_server.port):
@@ -314,7 +202,7 @@ def test_sessions_per_ftp_user_are_limited(settings, sftp_server, ftp_user, plan
 def test_unauthenticated_connections_per_address_are_limited(
     settings, sftp_server, ftp_user, planned_job, caplog
 ) -> None:
-    settings.SFTPD_MAX_UNAUTH_PER_ADDRESS = 2
+    settings.LOGIN_MAX_UNAUTH_PER_ADDRESS = 2
     caplog.set_level(logging.INFO, logger="sftpd.session")
     waiting = [socket.create_connection((sftp_server.host, sftp_server.port), timeout=30) for _ in range(2)]
     try:
@@ -334,12 +222,12 @@ def test_unauthenticated_connections_per_address_are_limited(
 
 
 def _nothing_kept() -> bool:
-    staging = Path(django_settings.SFTPD_ROOT) / ".staging"
+    staging = Path(django_settings.TREE_ROOT) / ".staging"
     return not staging.exists() or not any(staging.iterdir())
 
 
 def test_a_file_over_the_size_limit_is_refused_and_nothing_is_kept(settings, sftp_server, ftp_user, album) -> None:
-    settings.SFTPD_MAX_FILE_BYTES = 1024 * 1024
+    settings.TREE_MAX_FILE_BYTES = 1024 * 1024
 
     async def scenario() -> tuple[asyncssh.SFTPError, asyncssh.SFTPError, list[str]]:
         async with sftp_session(sftp_server.port) as sftp:

@@ -13,7 +13,7 @@ import pytest
 from albums.models import Album, Upload
 from jobs import services
 from tests.conftest import PASSWORD
-from tests.helpers import jpeg_bytes
+from tests.images import jpeg
 from tests.sftpd.conftest import db, refusal, run, sftp_session
 
 JOB = "/job00001"
@@ -72,7 +72,7 @@ def test_the_top_folder_refuses_every_change_with_permission_denied(sftp_server,
 def test_files_directly_in_a_job_folder_are_refused(sftp_server, ftp_user, planned_job) -> None:
     async def scenario() -> asyncssh.SFTPError:
         async with sftp_session(sftp_server.port) as sftp:
-            return await refusal(_put(sftp, "/job00001/photo.jpg", jpeg_bytes()))
+            return await refusal(_put(sftp, "/job00001/photo.jpg", jpeg()))
 
     error = run(scenario)
     assert isinstance(error, asyncssh.SFTPPermissionDenied)
@@ -119,9 +119,9 @@ def test_an_album_holds_only_individuals_and_group_folders(sftp_server, ftp_user
 def test_uploads_go_to_the_section_of_their_folder(sftp_server, ftp_user, album) -> None:
     async def scenario() -> None:
         async with sftp_session(sftp_server.port) as sftp:
-            await _put(sftp, ALBUM + "/a.jpg", jpeg_bytes(colour=(1, 1, 1)))
-            await _put(sftp, ALBUM + "/individuals/b.jpg", jpeg_bytes(colour=(2, 2, 2)))
-            await _put(sftp, ALBUM + "/GROUP/c.jpg", jpeg_bytes(colour=(3, 3, 3)))
+            await _put(sftp, ALBUM + "/a.jpg", jpeg(colour=(1, 1, 1)))
+            await _put(sftp, ALBUM + "/individuals/b.jpg", jpeg(colour=(2, 2, 2)))
+            await _put(sftp, ALBUM + "/GROUP/c.jpg", jpeg(colour=(3, 3, 3)))
 
     run(scenario)
     rows = set(Upload.objects.values_list("filename", "folder", "section"))
@@ -132,7 +132,7 @@ def test_uploads_go_to_the_section_of_their_folder(sftp_server, ftp_user, album)
 def test_temporary_names_are_stored_and_listed_but_taken_in_only_when_renamed(
     sftp_server, ftp_user, album, name: str
 ) -> None:
-    data = jpeg_bytes()
+    data = jpeg()
 
     async def scenario() -> tuple[list[str], int, list[str]]:
         async with sftp_session(sftp_server.port) as sftp:
@@ -284,7 +284,7 @@ def test_links_are_not_supported(sftp_server, ftp_user, album) -> None:
 
 
 def test_resume_reopens_without_trunc_and_writes_at_an_offset_or_appends(sftp_server, ftp_user, album) -> None:
-    data = jpeg_bytes(size=(800, 600))
+    data = jpeg(size=(800, 600))
     first, middle = data[:1000], data[1000:2000]
 
     async def scenario() -> tuple[bytes, bytes, int]:
@@ -351,7 +351,7 @@ def test_setstat_and_fsetstat_times_are_kept_and_listed_and_permissions_accepted
 
 
 def test_reading_a_file_back_returns_the_original_bytes(sftp_server, ftp_user, album, tmp_path: Path) -> None:
-    data = jpeg_bytes(size=(2000, 1500))
+    data = jpeg(size=(2000, 1500))
 
     async def scenario() -> bytes:
         async with sftp_session(sftp_server.port) as sftp:
@@ -384,7 +384,7 @@ def test_listings_show_real_size_and_mtime_as_soon_as_the_file_is_closed(sftp_se
 def test_a_job_that_leaves_planned_disappears_but_an_upload_in_flight_completes(
     sftp_server, ftp_user, planned_job, album
 ) -> None:
-    data = jpeg_bytes()
+    data = jpeg()
 
     async def scenario() -> tuple[list[str], asyncssh.SFTPError, asyncssh.SFTPError]:
         async with sftp_session(sftp_server.port) as sftp:
@@ -434,7 +434,7 @@ def test_a_photo_follows_its_file_moved_replaced_and_deleted(sftp_server, celery
     from albums.models import Photo
     from tests.helpers import wait_for
 
-    first, second = jpeg_bytes(colour=(9, 9, 9)), jpeg_bytes(size=(900, 700), colour=(200, 9, 9))
+    first, second = jpeg(colour=(9, 9, 9)), jpeg(size=(900, 700), colour=(200, 9, 9))
 
     def settled() -> bool:
         return not Upload.objects.filter(state__in=["received", "processing"]).exists()
@@ -476,12 +476,12 @@ def test_a_photo_follows_its_file_moved_replaced_and_deleted(sftp_server, celery
 def test_an_unexpected_server_error_is_a_plain_sentence_not_a_traceback(
     sftp_server, ftp_user, album, monkeypatch
 ) -> None:
-    from sftpd import bridge
+    from tree import resolve
 
     def broken(*args: object) -> None:
         raise RuntimeError("secret internals at /srv/portal/db.py line 12")
 
-    monkeypatch.setattr(bridge, "_lookup", broken)
+    monkeypatch.setattr(resolve, "_lookup", broken)
 
     async def scenario() -> asyncssh.SFTPError:
         async with sftp_session(sftp_server.port) as sftp:

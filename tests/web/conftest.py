@@ -9,15 +9,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.helpers import require_program
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.skip(
-            "Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
-        )
+    chromium = require_program("chromium", "chromium")
+    driver_path = require_program("chromedriver", "chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -15,10 +15,10 @@ from django.test import Client
 from albums import intake
 from albums import services as albums
 from albums.models import Photo
-from albums.services import FilePath
 from jobs import services as jobs
 from tests.conftest import PASSWORD
-from tests.helpers import write_jpeg
+from tests.helpers import register_upload, write_file
+from tests.images import jpeg
 from tests.web.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,24 +27,19 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _intake(job, filename: str, path: Path) -> None:  # type: ignore[no-untyped-def]
     """An upload through the real services, processed at once (the worker's own code path)."""
     album = albums.album_create(job=job, name="Class 1") if not job.albums.exists() else job.albums.get()
-    upload = albums.upload_register(
-        where=FilePath(album=album, folder="", filename=filename),
-        local_file=path,
-        size=path.stat().st_size,
-        ftp_user=None,
-    )
+    upload = register_upload(album, filename, path.read_bytes())
     intake.upload_process(upload_id=upload.pk, token=intake.new_token())
 
 
 @pytest.fixture
 def studio_with_uploads(account, outsider_account, tmp_path: Path):  # type: ignore[no-untyped-def]
     job = jobs.job_create(account=account, internal_name="job00001")
-    _intake(job, "anna.jpg", write_jpeg(tmp_path / "anna.jpg", size=(1600, 1200)))
+    _intake(job, "anna.jpg", write_file(tmp_path / "anna.jpg", jpeg(size=(1600, 1200))))
     notes = tmp_path / "notes.jpg"
     notes.write_text("this is a shopping list, not a photo")
     _intake(job, "notes.jpg", notes)
     other_job = jobs.job_create(account=outsider_account, internal_name="job00001")
-    _intake(other_job, "secret.jpg", write_jpeg(tmp_path / "secret.jpg", colour=(1, 1, 1)))
+    _intake(other_job, "secret.jpg", write_file(tmp_path / "secret.jpg", jpeg(colour=(1, 1, 1))))
     return job
 
 

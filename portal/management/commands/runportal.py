@@ -24,6 +24,7 @@ from django.db import transaction
 
 from jobs import services
 from jobs.models import Account
+from portal.connection import host_key_fingerprints
 from sftpd import hostkeys
 
 DEMO_ACCOUNT = "Demo studio"
@@ -41,6 +42,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, no_demo: bool, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         password = None if no_demo else self._create_demo()
+        # Made here, once, before any child starts: two processes never race to create them.
+        hostkeys.load_or_create(settings.SFTPD_HOST_KEY_DIR)
         children = self._start_children()
         self._print_banner(password)
         code = self._supervise(children)
@@ -110,7 +113,7 @@ class Command(BaseCommand):
             lines += [f"  User:     {DEMO_USER}", f"  Password: {password}   (shown only this once)"]
         else:
             lines += ["  User:     your FTP user (python manage.py ftpuser ...)"]
-        for fp in hostkeys.fingerprints(settings.SFTPD_HOST_KEY_DIR):
+        for fp in host_key_fingerprints():
             lines.append(f"  Host key: {fp.algorithm} {fp.sha256}")
         lines += [
             f"  Folders:  /{DEMO_JOB}/<album>/ , <album>/individuals/ , <album>/group/",

@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from sftpd import hostkeys, listener
+from portal.connection import host_key_fingerprints
+from sftpd import listener
 
 
 class Command(BaseCommand):
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        for fp in hostkeys.fingerprints(settings.SFTPD_HOST_KEY_DIR):
+        for fp in host_key_fingerprints():
             self.stdout.write(f"host key {fp.algorithm} {fp.sha256}")
         self.stdout.write(f"SFTP server listening on {host}:{acceptor.get_port()}", ending="\n")
         self.stdout.flush()

@@ -1,5 +1,5 @@
-"""The naming rules of the SFTP tree (DESIGN §3), with no I/O: which names are allowed, which are
-temporary, which folders an album may hold.
+"""Names and paths of the tree (DESIGN §3), with no I/O: which names are allowed, which are
+temporary, which folders an album holds, and how a client's path becomes segments.
 
 Names are kept exactly as the client sent them (any Unicode, spaces); only what could escape the
 tree or confuse a file system is refused, each with a sentence that says why.
@@ -16,6 +16,8 @@ SECTION_FOLDERS = ("individuals", "group")
 # WinSCP uploads to NAME.filepart, FileZilla/rsync-style tools and cameras to .part/.tmp or dot-files,
 # and rename to the final name when the bytes are complete.
 TEMPORARY_SUFFIXES = (".filepart", ".part", ".tmp")
+
+DOT_SEGMENTS_REFUSED = "Paths containing '.' or '..' are not accepted here; use the folder's full path."
 
 
 def validate_name(name: str) -> str:
@@ -40,3 +42,39 @@ def section_folder(name: str) -> str | None:
     """The canonical section folder ("individuals"/"group") ``name`` denotes, case-insensitively."""
     lowered = name.lower()
     return lowered if lowered in SECTION_FOLDERS else None
+
+
+def decode(path: bytes) -> str:
+    """A path as a client sent it on the wire: UTF-8 (FileZilla, WinSCP and cameras send it)."""
+    try:
+        return path.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("File names must be UTF-8.") from None
+
+
+def segments(path: str, *, navigate: bool) -> list[str]:
+    """The segments of a path, relative to ``/`` whether it starts with one or not.
+
+    ``navigate`` follows ``.`` and ``..`` (where a client only looks around: listing, stat,
+    changing folder, reading); anything that changes the tree refuses them. ``..`` never climbs
+    above ``/``: the tree has nothing there.
+    """
+    if "\x00" in path:
+        raise Invalid("Names cannot contain NUL characters.")
+    parts: list[str] = []
+    for segment in path.split("/"):
+        if segment == "":
+            continue
+        if segment in (".", ".."):
+            if not navigate:
+                raise Invalid(DOT_SEGMENTS_REFUSED)
+            if segment == ".." and parts:
+                parts.pop()
+            continue
+        parts.append(segment)
+    return parts
+
+
+def join(parts: list[str]) -> str:
+    """The canonical virtual path of ``parts``."""
+    return "/" + "/".join(parts)

@@ -1,6 +1,7 @@
-"""Real images for the intake tests, made with Pillow; hostile ones by patching the bytes.
+"""Real images for every test, made with Pillow; hostile ones by patching the bytes.
 
-Shared by the imaging unit tests, the intake service tests and the end-to-end corpus.
+``jpeg()`` is the one JPEG factory: a gradient (so decoding and resampling have real work to do),
+tinted by ``colour`` so that different colours give different bytes.
 """
 
 from __future__ import annotations
@@ -36,9 +37,14 @@ def camera_exif(*, orientation: int | None = None) -> Image.Exif:
     return exif
 
 
-def picture(size: tuple[int, int] = (300, 200), mode: str = "RGB") -> Image.Image:
+def picture(
+    size: tuple[int, int] = (300, 200), mode: str = "RGB", colour: tuple[int, int, int] | None = None
+) -> Image.Image:
     """A gradient rather than a flat colour, so resampling and decoding have real work to do."""
-    return Image.linear_gradient("L").resize(size).convert(mode)
+    img = Image.linear_gradient("L").resize(size).convert("RGB")
+    if colour is not None:
+        img = Image.blend(img, Image.new("RGB", size, colour), 0.5)
+    return img.convert(mode)
 
 
 def encode(img: Image.Image, fmt: str = "JPEG", **params: Any) -> bytes:
@@ -47,8 +53,9 @@ def encode(img: Image.Image, fmt: str = "JPEG", **params: Any) -> bytes:
     return out.getvalue()
 
 
-def jpeg(size: tuple[int, int] = (300, 200), **params: Any) -> bytes:
-    return encode(picture(size), "JPEG", **params)
+def jpeg(size: tuple[int, int] = (300, 200), colour: tuple[int, int, int] | None = None, **params: Any) -> bytes:
+    """A real JPEG (``params`` go to Pillow's save: quality, exif, progressive ...)."""
+    return encode(picture(size, colour=colour), "JPEG", **params)
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:

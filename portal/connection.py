@@ -1,0 +1,73 @@
+"""What a photographer or a camera needs to connect, for the web pages and the commands.
+
+Host, port, protocol and the server's host key fingerprints, read from settings and from the public
+halves of the host keys the SFTP server published. Nothing here creates a key or imports a server:
+the web app only reads what ``sftpd.hostkeys`` made when the server first started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+from django.conf import settings
+
+# The SFTP host keys as files in SFTPD_HOST_KEY_DIR (the private key, and NAME.pub beside it).
+HOST_KEY_FILES = {"ssh-ed25519": "ssh_host_ed25519_key", "ssh-rsa": "ssh_host_rsa_key"}
+KEY_COMMENT = "photo-portal"
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    algorithm: str
+    bits: int
+    sha256: str  # "SHA256:..." as ssh-keygen -l, FileZilla and WinSCP show it
+    md5: str  # "MD5:aa:bb:..." as ssh-keygen -l -E md5 shows it; some cameras pin this
+
+    @property
+    def kind(self) -> str:
+        """The key type as ssh-keygen names it in brackets."""
+        return {"ssh-ed25519": "ED25519", "ssh-rsa": "RSA"}.get(self.algorithm, self.algorithm)
+
+
+def fingerprint(key: asyncssh.SSHKey) -> Fingerprint:
+    pyca = getattr(key, "pyca_key", None)  # RSA keys know their size; Ed25519 is always 256 bits
+    return Fingerprint(
+        algorithm=key.get_algorithm(),
+        bits=int(getattr(pyca, "key_size", 256)),
+        sha256=key.get_fingerprint("sha256"),
+        md5=key.get_fingerprint("md5"),
+    )
+
+
+def host_key_fingerprints(key_dir: Path | None = None) -> list[Fingerprint]:
+    """Fingerprints of the published host keys; empty before the SFTP server first started."""
+    key_dir = Path(settings.SFTPD_HOST_KEY_DIR) if key_dir is None else key_dir
+    found = []
+    for filename in HOST_KEY_FILES.values():
+        try:
+            found.append(fingerprint(asyncssh.read_public_key(key_dir / f"{filename}.pub")))
+        except (OSError, asyncssh.KeyImportError):
+            continue
+    return found
+
+
+@dataclass(frozen=True)
+class SFTPConnection:
+    """The SFTP connection data a photographer types into FileZilla or WinSCP."""
+
+    username: str
+    protocol: str = "SFTP - SSH File Transfer Protocol (not FTPS, not FTP)"
+
+    @property
+    def host(self) -> str:
+        return str(settings.SFTPD_PUBLIC_HOST)
+
+    @property
+    def port(self) -> int:
+        return int(settings.SFTPD_PORT)
+
+    @property
+    def fingerprints(self) -> list[Fingerprint]:
+        return host_key_fingerprints()

@@ -1,0 +1,240 @@
+"""DESIGN §3 as operations: what one client may see and do in the tree, whichever door it came through.
+
+``Tree(client)`` answers listing, stat and realpath, and decides mkdir, rmdir, remove, rename, set
+times and opening files for reading or writing (``tree.staging``). It refuses with the portal's own
+exceptions and the sentences of ``tree.refusals``; a door only maps those to its status codes and
+its wire format. What a change means for the album is recorded through ``albums.services``:
+
+- a finished file under a final name is an upload (``file_finished``); a temporary name is stored
+  and listed but never taken in, until it is renamed to a final name;
+- a rename of a finished file moves its photo, also between ``individuals`` and ``group``
+  (``file_renamed``), and replaces whatever had the new name (POSIX rename);
+- a rename to a temporary name, or a delete, removes the photo (``file_removed``);
+- folders: the top folder lists the planned jobs and cannot be changed; a job folder holds albums
+  (mkdir makes one, rename renames it, rmdir removes an empty one) and no files; an album holds
+  files and the folders ``individuals`` and ``group`` only.
+
+Every method is synchronous and may touch the database and the disk: a threaded door calls it
+directly, the asyncio one through ``sftpd.bridge``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from albums import services as album_services
+from jobs.exceptions import Conflict, Forbidden, IsAFolder, NotAFolder, NotEmpty, NotFound, StorageFailed
+from tree import layout, refusals
+from tree.names import is_temporary_name, join, section_folder, segments
+from tree.principal import Client
+from tree.resolve import Kind, Node, albums_of, file_target, find_job, new_child, planned_jobs, resolve
+from tree.staging import ReadFile, StagedUpload, stored_sha256
+
+logger = logging.getLogger("tree.operations")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One name in a listing."""
+
+    name: str
+    is_folder: bool
+    size: int
+    mtime: float
+    atime: float
+
+
+def _folder(name: str, when: float) -> Entry:
+    return Entry(name=name, is_folder=True, size=0, mtime=when, atime=when)
+
+
+def _file(name: str, st: os.stat_result) -> Entry:
+    return Entry(name=name, is_folder=False, size=st.st_size, mtime=st.st_mtime, atime=st.st_atime)
+
+
+class Tree:
+    """The tree as ``client`` sees it."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def resolve(self, path: str, *, navigate: bool = True) -> Node:
+        return resolve(self.client, path, navigate=navigate)
+
+    # --- looking ------------------------------------------------------------------------------
+
+    @staticmethod
+    def realpath(path: str) -> str:
+        """The canonical form of a path (``.`` and ``..`` followed, never above ``/``)."""
+        return join(segments(path, navigate=True))
+
+    def listing(self, path: str) -> list[Entry]:
+        """All entries of a folder; raises at once when the folder does not exist."""
+        node = self.resolve(path)
+        if node.kind == Kind.ROOT:
+            return [_folder(j.internal_name, j.created_at.timestamp()) for j in planned_jobs(self.client.account_id)]
+        if node.kind == Kind.JOB:
+            assert node.job is not None
+            return [_folder(a.name, a.created_at.timestamp()) for a in albums_of(node.job)]
+        if node.kind == Kind.FILE:
+            raise NotAFolder(refusals.not_a_folder(node.path))
+        assert node.album is not None
+        entries = []
+        if node.kind == Kind.ALBUM:
+            when = node.album.created_at.timestamp()
+            entries = [_folder("individuals", when), _folder("group", when)]
+        files = layout.list_files(layout.folder_dir(node.album, node.folder))
+        return entries + [_file(name, st) for name, st in files]
+
+    def stat(self, path: str) -> Entry:
+        node = self.resolve(path)
+        name = path.rstrip("/").rpartition("/")[2] or "/"
+        if node.kind == Kind.FILE:
+            try:
+                return _file(node.name, os.stat(node.disk))
+            except FileNotFoundError:
+                raise NotFound(refusals.no_file(node.name)) from None
+        when = time.time()
+        if node.job is not None:
+            when = (node.album or node.job).created_at.timestamp()
+        return _folder(name, when)
+
+    # --- folders ------------------------------------------------------------------------------
+
+    def mkdir(self, path: str) -> None:
+        parent, name = new_child(self.client, path)
+        if parent.kind == Kind.ROOT:
+            if find_job(self.client.account_id, name):
+                # curl and lftp make every folder of a path from the top: an existing job "exists".
+                raise Conflict(refusals.job_exists(name))
+            raise Forbidden(refusals.JOBS_BY_STUDIO)
+        if parent.kind == Kind.JOB:
+            assert parent.job is not None
+            album = album_services.album_create(job=parent.job, name=name, ftp_user=self.client.ftp_user)
+            layout.make_album_dirs(album)
+            return
+        if parent.kind == Kind.ALBUM:
+            if section_folder(name):
+                return  # individuals/ and group/ always exist; making them again is fine
+            raise Forbidden(refusals.ONLY_SECTION_FOLDERS)
+        if parent.kind == Kind.SECTION:
+            raise Forbidden(refusals.no_folders_in_section(parent.folder))
+        raise NotFound(refusals.NO_SUBFOLDERS)
+
+    def rmdir(self, path: str) -> None:
+        node = self.resolve(path, navigate=False)
+        if node.kind == Kind.ALBUM:
+            assert node.album is not None
+            if layout.album_has_files(node.album):
+                raise NotEmpty(refusals.ALBUM_NOT_EMPTY)
+            album_services.album_delete(album=node.album)
+            layout.remove_album_dirs(node.album)
+            return
+        if node.kind == Kind.SECTION:
+            raise Forbidden(refusals.SECTION_FOLDERS_FIXED)
+        if node.kind == Kind.FILE:
+            if os.path.isfile(node.disk):
+                raise NotAFolder(refusals.not_a_folder(repr(node.name)))
+            raise NotFound(refusals.NO_SUBFOLDERS)
+        raise Forbidden(refusals.JOB_FOLDERS_FIXED)
+
+    def _rename_album(self, old: Node, newpath: str) -> None:
+        parent, name = new_child(self.client, newpath)
+        assert old.album is not None
+        if parent.kind != Kind.JOB or parent.job is None or parent.job.pk != old.album.job_id:
+            raise Forbidden(refusals.ALBUM_RENAME_WITHIN_JOB)
+        if name != old.album.name:
+            album_services.album_rename(album=old.album, name=name)
+
+    # --- files --------------------------------------------------------------------------------
+
+    def _fixed(self, node: Node) -> None:
+        """Refuse changing a folder that only the studio (or nobody) changes."""
+        if node.kind in (Kind.ROOT, Kind.JOB):
+            raise Forbidden(refusals.JOB_FOLDERS_FIXED)
+        if node.kind == Kind.SECTION:
+            raise Forbidden(refusals.SECTION_FOLDERS_FIXED)
+
+    def remove(self, path: str) -> None:
+        node = self.resolve(path, navigate=False)
+        self._fixed(node)
+        if node.kind == Kind.ALBUM:
+            raise IsAFolder(f"{node.path} is a folder; remove it as a folder.")
+        if not os.path.isfile(node.disk):
+            raise NotFound(refusals.no_file(node.name))
+        if not is_temporary_name(node.name):  # a temporary name never became an upload
+            album_services.file_removed(where=node.where, door=self.client.door)
+        layout.unlink(node.disk)
+
+    def rename(self, oldpath: str, newpath: str) -> None:
+        old = self.resolve(oldpath, navigate=False)
+        self._fixed(old)
+        if old.kind == Kind.ALBUM:
+            self._rename_album(old, newpath)
+            return
+        new = file_target(self.client, newpath)
+        try:
+            st = os.stat(old.disk)
+        except FileNotFoundError:
+            raise NotFound(refusals.no_file(old.name)) from None
+        if old.disk == new.disk:
+            return
+        assert old.album is not None and new.album is not None
+        if old.album.job_id != new.album.job_id:
+            raise Forbidden(refusals.MOVE_WITHIN_JOB)
+        if is_temporary_name(new.name):
+            if not is_temporary_name(old.name):  # a finished file made temporary again: its photo goes
+                album_services.file_removed(where=old.where, door=self.client.door)
+        elif is_temporary_name(old.name):  # the upload is complete now (WinSCP, cameras)
+            received = album_services.ReceivedFile(
+                local_path=old.disk,
+                size=st.st_size,
+                sha256=stored_sha256(old.disk),
+                ftp_user=self.client.ftp_user,
+                door=self.client.door,
+                client_address=self.client.address,
+                source_path=new.path,
+            )
+            album_services.file_finished(where=new.where, received=received)
+        else:
+            album_services.file_renamed(old=old.where, new=new.where)
+        layout.move(old.disk, new.disk)
+
+    def set_times(self, path: str, *, atime: float | None = None, mtime: float | None = None) -> None:
+        """Keep a file's times (clients set the camera's time after an upload); folders ignore it."""
+        node = self.resolve(path)
+        if node.kind == Kind.FILE and mtime is not None:
+            try:
+                os.utime(node.disk, (atime or mtime, mtime))
+            except FileNotFoundError:
+                raise NotFound(refusals.no_file(node.name)) from None
+
+    def open_read(self, path: str) -> ReadFile:
+        node = self.resolve(path)
+        if node.kind != Kind.FILE:
+            raise IsAFolder(refusals.is_a_folder(node.path))
+        try:
+            return ReadFile(node)
+        except FileNotFoundError:
+            raise NotFound(refusals.no_file(node.name)) from None
+
+    def open_write(
+        self, path: str, *, create: bool = True, exclusive: bool = False, truncate: bool = True, append: bool = False
+    ) -> StagedUpload:
+        """Start writing a file: a new one, a replacement (``truncate``) or a resume of the current bytes."""
+        node = file_target(self.client, path)
+        existing = os.path.exists(node.disk)
+        if existing and exclusive:
+            raise Conflict(refusals.file_exists(node.name))
+        if not existing and not create:
+            raise NotFound(refusals.no_file(node.name))
+        try:
+            return StagedUpload(self.client, node, resume=existing and not truncate, append=append)
+        except FileNotFoundError:  # deleted between the check and the copy
+            raise NotFound(refusals.no_file(node.name)) from None
+        except OSError as exc:
+            logger.warning("cannot start upload path=%s: %s", node.path, exc)
+            raise StorageFailed(refusals.disk_error(exc)) from None

@@ -1,0 +1,336 @@
+"""The durable staged upload: how bytes a client writes become a finished file, and nothing less.
+
+Writes go to a server-chosen staging file (``TREE_ROOT/.staging/<uuid>``), never into a finished
+file: a finished file shares its inode with the upload's stored copy, so it is only ever replaced
+whole. ``finish`` (the client said the file is complete: SFTP CLOSE, the end of an FTP STOR) makes
+the staging file durable (fsync of file and folder), records it through ``albums.services`` and
+moves it into place atomically; only then may the door answer. ``abandon`` (the connection dropped,
+the transfer broke) throws the partial bytes away, except under a temporary name (``*.filepart``,
+``*.part``, ``*.tmp``, dot-files): those are kept so the client can resume them, and temporary names
+are never processed. Opening a file for resume starts the staging file as a copy of the current one.
+
+The SHA-256 is taken while the bytes arrive in order and kept in an extended attribute of the
+sealed file, so a rename from a temporary name need not read the file again. Writes that arrive in
+order are gathered and written in one go: ``accept`` only buffers (no I/O, safe on an event loop)
+and says when ``flush`` is due; ``write`` does both, for a threaded door. One request at a time per
+upload, as every door sends them; the methods are not meant to be called concurrently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from albums import services
+from albums.models import Upload
+from jobs.exceptions import PortalError, StorageFailed, TooLarge
+from portal.files import fsync_dir
+from tree import layout, refusals
+from tree.names import is_temporary_name
+from tree.principal import Client
+from tree.resolve import Node
+
+logger = logging.getLogger("tree.staging")
+
+# Writes arriving in order are gathered and written in one go: fewer system calls, fewer hops to a
+# thread for the asyncio door.
+WRITE_BUFFER = 1024 * 1024
+# Out-of-order pieces kept before a flush is due (clients that pipeline writes send a few).
+MAX_PIECES = 16
+# The SHA-256 of a sealed file, kept with its inode (the bytes of an inode never change afterwards).
+SHA256_XATTR = "user.portal.sha256"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What a listing or a stat shows of a file."""
+
+    size: int
+    mtime: float
+    atime: float
+
+
+def stored_sha256(path: Path) -> str:
+    """The SHA-256 sealed with a finished file ("" when unknown: the worker hashes it)."""
+    try:
+        return os.getxattr(path, SHA256_XATTR).decode()
+    except OSError:
+        return ""
+
+
+def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
+
+
+class ReadFile:
+    """A finished file opened for reading (clients verify and synchronise)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.fd = os.open(node.disk, os.O_RDONLY)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return os.pread(self.fd, size, offset)
+
+    def info(self) -> FileInfo:
+        st = os.fstat(self.fd)
+        return FileInfo(st.st_size, st.st_mtime, st.st_atime)
+
+    def set_times(self, atime: float | None, mtime: float) -> None:
+        os.utime(self.fd, (atime or mtime, mtime))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class StagedUpload:
+    """One file being written by a client, from open to ``finish`` or ``abandon``."""
+
+    def __init__(self, client: Client, node: Node, *, resume: bool, append: bool = False) -> None:
+        self.client = client
+        self.node = node
+        self.append = append
+        self.resumed = resume  # opened on an existing file without truncating it
+        self.size = 0
+        self.dirty = False  # anything written or truncated since the open
+        self.times: tuple[float, float] | None = None  # applied when the file is put in place
+        self.refusal: PortalError | None = None  # set when a limit or the disk failed it: the bytes are gone
+        self._sha: hashlib._Hash | None = hashlib.sha256()
+        self._hashed_upto = 0
+        self._pieces: list[tuple[int, bytearray]] = []
+        self._buffered = 0
+        staging = layout.staging_dir()
+        staging.mkdir(parents=True, exist_ok=True)
+        self.staging = staging / uuid.uuid4().hex
+        self.fd = os.open(self.staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
+        if resume:
+            self._copy_current()
+
+    def _copy_current(self) -> None:
+        try:
+            with open(self.node.disk, "rb") as src:
+                while chunk := src.read(WRITE_BUFFER):
+                    _pwrite_all(self.fd, chunk, self.size)
+                    self._hash(chunk, self.size)
+                    self.size += len(chunk)
+        except OSError:
+            self._discard()
+            raise
+
+    @property
+    def limit(self) -> int:
+        return int(settings.TREE_MAX_FILE_BYTES)
+
+    def _check(self) -> None:
+        if self.refusal is not None:
+            raise self.refusal
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def accept(self, offset: int, data: bytes) -> bool:
+        """Take bytes to write at ``offset`` (ignored when appending); True when ``flush`` is due.
+
+        No I/O: an event loop may call this. Past the size limit the upload is refused at once (its
+        bytes are dropped by the next ``flush``, which raises the refusal).
+        """
+        self._check()
+        if self.append:
+            offset = self.size
+        end = offset + len(data)
+        if end > self.limit:
+            # Bounds the offsets too: nobody makes a sparse file of a terabyte here.
+            self._refuse(TooLarge(refusals.too_large(self.limit)))
+            return True
+        if self._pieces and offset == self._pieces[-1][0] + len(self._pieces[-1][1]):
+            self._pieces[-1][1].extend(data)
+        else:
+            self._pieces.append((offset, bytearray(data)))
+        self._buffered += len(data)
+        self.size = max(self.size, end)
+        self.dirty = True
+        return self._buffered >= WRITE_BUFFER or len(self._pieces) > MAX_PIECES
+
+    def flush(self) -> None:
+        """Write what ``accept`` buffered; raises the refusal if the upload was refused."""
+        if self.refusal is not None:
+            self._discard()
+            raise self.refusal
+        # Hand the buffer over instead of copying it.
+        pieces, self._pieces, self._buffered = self._pieces, [], 0
+        try:
+            for at, data in pieces:
+                _pwrite_all(self.fd, data, at)
+                self._hash(data, at)
+        except OSError as exc:
+            logger.warning("write failed path=%s: %s", self.node.path, exc)
+            self._refuse(StorageFailed(refusals.disk_error(exc)))
+            self._discard()
+            raise self.refusal from None
+
+    def write(self, offset: int, data: bytes) -> None:
+        """``accept`` and, when due, ``flush``: for a door that may block."""
+        if self.accept(offset, data):
+            self.flush()
+
+    def _hash(self, data: bytes | bytearray, at: int) -> None:
+        if self._sha is None:
+            return
+        if at == self._hashed_upto:
+            self._sha.update(data)
+            self._hashed_upto += len(data)
+        else:
+            self._sha = None  # out of order: the worker hashes the finished file instead
+
+    def truncate(self, size: int) -> None:
+        self._check()
+        if size == self.size:
+            return
+        if size > self.limit:
+            self._refuse(TooLarge(refusals.too_large(self.limit)))
+        self.flush()  # raises the refusal, dropping the bytes, when refused
+        os.ftruncate(self.fd, size)
+        if size < self._hashed_upto:
+            self._sha = None
+        self.size = size
+        self.dirty = True
+
+    def set_times(self, atime: float | None, mtime: float) -> None:
+        self._check()
+        self.times = (atime or mtime, mtime)
+
+    def read(self, offset: int, size: int) -> bytes:
+        self._check()
+        self.flush()
+        return os.pread(self.fd, size, offset)
+
+    def fsync(self) -> None:
+        self._check()
+        self.flush()
+        os.fsync(self.fd)
+
+    def info(self) -> FileInfo:
+        self._check()
+        self.flush()
+        st = os.fstat(self.fd)
+        return FileInfo(st.st_size, st.st_mtime, st.st_atime)
+
+    def _refuse(self, refusal: PortalError) -> None:
+        """Give up this upload: every later request says why, and ``flush`` drops the bytes."""
+        self.refusal = refusal
+        self._pieces, self._buffered = [], 0
+        logger.info("upload refused path=%s user=%s: %s", self.node.path, self.client.username, refusal.message)
+
+    # --- ending -------------------------------------------------------------------------------
+
+    def finish(self) -> Upload | None:
+        """The client says the file is complete: make it durable, record it, put it in place.
+
+        Returns the upload recorded (None for a temporary name, or a resume that changed nothing).
+        Nothing is recorded or left behind when this raises.
+        """
+        self._check()
+        try:
+            self.flush()
+            size, sha256 = self._seal()
+        except OSError as exc:
+            self._discard()
+            logger.warning("could not seal upload path=%s: %s", self.node.path, exc)
+            raise StorageFailed(refusals.disk_error(exc)) from None
+        if self.resumed and not self.dirty:
+            # Opened and closed without a change: the file stays as it was (only its times may move).
+            self._keep_unchanged()
+            return None
+        try:
+            upload = None
+            if not is_temporary_name(self.node.name):
+                upload = services.file_finished(where=self.node.where, received=self._received(size, sha256))
+            self._publish()
+        except PortalError:
+            self._discard()
+            raise
+        except OSError as exc:
+            self._discard()
+            logger.warning("could not store upload path=%s: %s", self.node.path, exc)
+            raise StorageFailed(refusals.disk_error(exc)) from None
+        except Exception:
+            self._discard()
+            logger.exception("could not record upload path=%s", self.node.path)
+            raise StorageFailed(refusals.NOT_RECORDED) from None
+        return upload
+
+    def _received(self, size: int, sha256: str) -> services.ReceivedFile:
+        return services.ReceivedFile(
+            local_path=self.staging,
+            size=size,
+            sha256=sha256,
+            ftp_user=self.client.ftp_user,
+            door=self.client.door,
+            client_address=self.client.address,
+            source_path=self.node.path,
+        )
+
+    def abandon(self) -> bool:
+        """The transfer ended without the client finishing it; True when the bytes were kept.
+
+        Kept only under a temporary name, for a resume (a temporary name is never processed).
+        """
+        if self.refusal is None and is_temporary_name(self.node.name) and self.dirty:
+            try:
+                self.flush()
+                self._seal()
+                self._publish()
+                logger.info("partial upload kept for resume path=%s bytes=%s", self.node.path, self.size)
+                return True
+            except (OSError, PortalError):
+                pass
+        self._discard()
+        logger.info(
+            "partial upload discarded path=%s user=%s bytes=%s", self.node.path, self.client.username, self.size
+        )
+        return False
+
+    def _seal(self) -> tuple[int, str]:
+        """Make the staging file durable; return its size and SHA-256 ("" when writes were out of order)."""
+        os.fsync(self.fd)
+        size = os.fstat(self.fd).st_size
+        sha = self._sha.hexdigest() if self._sha is not None and self._hashed_upto == size else ""
+        if sha:
+            # On a filesystem without user xattrs the worker hashes renamed files itself.
+            with contextlib.suppress(OSError):
+                os.setxattr(self.fd, SHA256_XATTR, sha.encode())
+        os.close(self.fd)
+        self.fd = -1
+        return size, sha
+
+    def _publish(self) -> None:
+        """Put the sealed staging file in place under its name (atomic), durably."""
+        target = self.node.disk
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if self.times is not None:
+            os.utime(self.staging, self.times)
+        os.replace(self.staging, target)
+        fsync_dir(target.parent)
+
+    def _keep_unchanged(self) -> None:
+        self._discard()
+        if self.times is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(self.node.disk, self.times)
+
+    def _discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        self.staging.unlink(missing_ok=True)
