@@ -1,23 +1,112 @@
-"""Admin for accounts, FTP users, SSH keys and jobs. Staff see only their accounts' rows.
+"""Admin for accounts, FTP users, SSH keys and jobs, and the base every admin of the portal builds on.
 
-Actions call ``jobs.services``; the admin never writes a rule of its own.
+``AccountScopedAdmin`` is where the scoping lives. A staff user sees, and can pick in any form, only
+what belongs to the accounts they are a member of: rows (and so list filters, search, autocomplete and
+the change/delete/history URLs, which all start from ``get_queryset``) and every foreign-key choice,
+whatever model it points to (``related_choices``). Superusers see everything.
+
+Writes go through ``jobs.services`` and ``albums.services``: the admin never writes a rule of its own.
+A form runs the service's check in ``clean`` so its sentence shows next to the field; a refusal at save
+time is shown as a message, never as a traceback. FTP users are read-only here: a studio's owners
+manage them on the FTP settings page (``jobs.views``), the only place that decides who may.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
+from django.contrib.admin.exceptions import NotRegistered
+from django.contrib.admin.utils import model_ngettext
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from jobs import services
 from jobs.exceptions import PortalError
 from jobs.models import Account, FTPUser, Membership, PhotoJob, SSHKey
 
 
-class AccountScopedAdmin(admin.ModelAdmin):
-    """Limits rows to the accounts the staff user belongs to; superusers see everything."""
+def member_accounts(request: HttpRequest) -> QuerySet[Account]:
+    """The accounts the logged-in user is a member of (owner or staff)."""
+    if not request.user.is_authenticated:
+        return Account.objects.none()
+    return Account.objects.filter(memberships__user=request.user)
+
+
+def related_choices(admin_site: admin.AdminSite, request: HttpRequest, model: type[models.Model]) -> QuerySet[Any]:
+    """What a user may pick for a relation to ``model``: exactly what they may see of it in this admin."""
+    if request.user.is_superuser:
+        return model._default_manager.all()
+    if model is Account:
+        return member_accounts(request)
+    try:
+        model_admin = admin_site.get_model_admin(model)
+    except NotRegistered:
+        model_admin = None
+    if isinstance(model_admin, AccountScopedAdmin):
+        return model_admin.get_queryset(request)
+    # Deny by default: a model nobody taught the admin to scope (users, groups) offers no choices.
+    return model._default_manager.none()
+
+
+def adopt(obj: models.Model, saved: models.Model) -> None:
+    """Let the admin go on (log entry, message, redirect) with the object it built, as the service saved it."""
+    obj.__dict__.update(saved.__dict__)
+
+
+def delete_selected(modeladmin: AccountScopedAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+    """Django's "Delete selected" with its confirmation page, but each object goes through ``delete_model``
+    (the service) on its own: a refusal keeps that object, says why, and does not stop the others."""
+    _, _, perms_needed, protected = modeladmin.get_deleted_objects(queryset, request)
+    if not request.POST.get("post") or perms_needed or protected:
+        return admin_actions.delete_selected(modeladmin, request, queryset)  # the confirmation (or refusal) page
+    deleted = 0
+    for obj in queryset:
+        try:
+            with transaction.atomic():
+                modeladmin.log_deletions(request, queryset.filter(pk=obj.pk))  # before: a deleted row has no pk
+                modeladmin.delete_model(request, obj)
+        except PortalError as exc:
+            modeladmin.message_user(request, exc.message, messages.ERROR)
+        else:
+            deleted += 1
+    if deleted:
+        modeladmin.message_user(
+            request, f"Deleted {deleted} {model_ngettext(modeladmin.opts, deleted)}.", messages.SUCCESS
+        )
+    return None
+
+
+class ScopedChoicesMixin:
+    """Every foreign-key and many-to-many choice limited to what the user may see (``related_choices``)."""
+
+    admin_site: admin.AdminSite
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "queryset" not in kwargs:
+            kwargs["queryset"] = related_choices(self.admin_site, request, db_field.related_model)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if "queryset" not in kwargs:
+            kwargs["queryset"] = related_choices(self.admin_site, request, db_field.related_model)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class AccountScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
+    """Rows limited to the accounts the staff user belongs to; superusers see everything.
+
+    ``account_path`` leads from the model to its account. Deleting, single or bulk, goes through
+    ``delete_model``, which a subclass points at its service.
+    """
 
     account_path = "account"
 
@@ -25,48 +114,165 @@ class AccountScopedAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        return qs.filter(**{f"{self.account_path}__memberships__user": request.user}).distinct()
+        # A subquery rather than a join: no duplicate rows, so no distinct() under the counts and filters.
+        return qs.filter(**{f"{self.account_path}__in": member_accounts(request)})
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        # A staff user can only pick (and so only write into) the accounts they belong to.
-        if db_field.related_model is Account and not request.user.is_superuser:
-            kwargs["queryset"] = Account.objects.filter(memberships__user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        django_delete = actions.get("delete_selected")
+        if django_delete is not None:
+            actions["delete_selected"] = (delete_selected, *django_delete[1:])
+        return actions
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except PortalError as exc:
+            # The service refused at save time what the form's check let through (someone else was
+            # quicker); Django's transaction around the save has rolled everything back.
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except PortalError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
-class MembershipInline(admin.TabularInline):
+class ReadOnlyMixin:
+    """Shown, never written in the admin (for everyone, superusers too)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ServiceModelForm(forms.ModelForm):
+    """An admin form whose rules are the services'.
+
+    ``clean`` runs the service's check (``check_with_service``) so its sentence shows next to the field.
+    Django's own validation of ``service_checked_fields`` (unique fields, constraints) is skipped: it
+    would repeat the service's rule in raw words ("Constraint “album_name_unique_ci” is violated."), and
+    the service's write stays the last word anyway.
+    """
+
+    service_checked_fields: tuple[str, ...] = ()
+
+    def _get_validation_exclusions(self) -> set[str]:
+        return super()._get_validation_exclusions() | set(self.service_checked_fields)  # type: ignore[misc]
+
+    def check_with_service(self, field: str, check: Callable[..., object], **kwargs: Any) -> None:
+        try:
+            check(**kwargs)
+        except PortalError as exc:
+            self.add_error(field, exc.message)
+
+
+class UnseenRowsMixin:
+    """Rows of a model the user may not view do not exist for them.
+
+    Django's history view looks a row up before it checks the permission: without this it answers
+    "permission denied" for a row that exists and "does not exist" for one that does not, which tells
+    a studio's staff which logins other studios have.
+    """
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        return qs if self.has_view_or_change_permission(request) else qs.none()  # type: ignore[attr-defined]
+
+
+# Logins and groups are the operators' (createsuperuser, ``account add-member``); studio staff have no
+# permission on them, and now cannot probe them either.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class PortalUserAdmin(UnseenRowsMixin, UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class PortalGroupAdmin(UnseenRowsMixin, GroupAdmin):
+    pass
+
+
+# --- accounts and FTP users -------------------------------------------------------------------
+
+
+class MembershipInline(ScopedChoicesMixin, ReadOnlyMixin, admin.TabularInline):
     model = Membership
     extra = 0
+    fields = readonly_fields = ("user", "role")
 
 
 @admin.register(Account)
-class AccountAdmin(AccountScopedAdmin):
+class AccountAdmin(ReadOnlyMixin, AccountScopedAdmin):
+    """Studios are created and staffed on the command line (``account create``, ``account add-member``)."""
+
+    account_path = "pk"
     list_display = ["name", "created_at"]
     search_fields = ["name"]
+    fields = readonly_fields = ("name", "created_at")
     inlines = [MembershipInline]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        qs = admin.ModelAdmin.get_queryset(self, request)
-        return qs if request.user.is_superuser else qs.filter(memberships__user=request.user)
 
-
-class SSHKeyInline(admin.TabularInline):
+class SSHKeyInline(ScopedChoicesMixin, ReadOnlyMixin, admin.TabularInline):
     model = SSHKey
     extra = 0
-    fields = ["key_type", "fingerprint", "comment", "last_used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("key_type", "fingerprint", "comment", "created_at", "last_used_at")
 
 
 @admin.register(FTPUser)
-class FTPUserAdmin(AccountScopedAdmin):
-    list_display = ["username", "account", "is_active", "last_login_at", "last_login_address"]
+class FTPUserAdmin(ReadOnlyMixin, AccountScopedAdmin):
+    """FTP users as staff need to know them; the password hash is never shown, only whether there is one."""
+
+    list_display = ["username", "account", "is_active", "has_password", "last_login_at", "last_login_address"]
     list_filter = ["is_active", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["username"]
-    readonly_fields = ["password", "last_login_at", "last_login_address", "created_at"]
+    fields = readonly_fields = (
+        "username",
+        "account",
+        "is_active",
+        "has_password",
+        "last_login_at",
+        "last_login_address",
+        "created_at",
+        "settings_page",
+    )
     inlines = [SSHKeyInline]
 
+    @admin.display(description="has a password")
+    def has_password(self, obj: FTPUser) -> str:
+        return "yes" if obj.password else "no"
 
-def _set_status(status: str):  # type: ignore[no-untyped-def]
+    @admin.display(description="changes")
+    def settings_page(self, obj: FTPUser) -> str:
+        url = reverse("jobs:ftp_user", kwargs={"account_id": obj.account_id, "username": obj.username})
+        return format_html(
+            "The studio's owners set the password, add SSH keys and deactivate this FTP user on"
+            ' <a href="{}">its FTP settings page</a>.',
+            url,
+        )
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def _set_status(status: str) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySet[PhotoJob]], None]:
     def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[PhotoJob]) -> None:
         for job in queryset:
             try:
@@ -80,18 +286,60 @@ def _set_status(status: str):  # type: ignore[no-untyped-def]
     return action
 
 
+class PhotoJobForm(ServiceModelForm):
+    service_checked_fields = ("account", "internal_name")
+
+    class Meta:
+        model = PhotoJob
+        fields = ["account", "internal_name", "title", "status"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        job = self.instance if self.instance.pk else None
+        account = job.account if job is not None else cleaned.get("account")
+        if account is not None and "internal_name" in cleaned:
+            self.check_with_service(
+                "internal_name",
+                services.job_name_check,
+                account=account,
+                internal_name=cleaned["internal_name"],
+                job=job,
+            )
+        return cleaned
+
+
 @admin.register(PhotoJob)
 class PhotoJobAdmin(AccountScopedAdmin):
+    """Jobs: the account is chosen on add and fixed after; jobs are archived, never deleted here."""
+
+    form = PhotoJobForm
     list_display = ["internal_name", "title", "account", "status", "status_changed_at"]
     list_filter = ["status", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["internal_name", "title"]
     actions = [_set_status(s) for s in PhotoJob.Status.values]
 
-    def save_model(self, request: HttpRequest, obj: PhotoJob, form: Any, change: bool) -> None:
-        if change and "status" in form.changed_data:
-            status = obj.status
-            obj.status = form.initial["status"]
-            super().save_model(request, obj, form, change)
-            services.job_set_status(job=obj, status=status)
-        else:
-            super().save_model(request, obj, form, change)
+    def get_fields(self, request: HttpRequest, obj: PhotoJob | None = None) -> tuple[str, ...]:
+        fields = ("account", "internal_name", "title", "status")
+        return fields if obj is None else (*fields, "created_at", "status_changed_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PhotoJob | None = None) -> tuple[str, ...]:
+        return () if obj is None else ("account", "created_at", "status_changed_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: PhotoJob | None = None) -> bool:
+        return False  # deleting a job would take its albums, photos and upload log with it
+
+    def save_model(self, request: HttpRequest, obj: PhotoJob, form: PhotoJobForm, change: bool) -> None:
+        data = form.cleaned_data
+        if not change:
+            created = services.job_create(
+                account=data["account"], internal_name=data["internal_name"], title=data["title"], status=data["status"]
+            )
+            adopt(obj, created)
+            return
+        job = PhotoJob.objects.select_related("account").get(pk=obj.pk)
+        if {"internal_name", "title"} & set(form.changed_data):
+            services.job_update(job=job, internal_name=data["internal_name"], title=data["title"])
+        if "status" in form.changed_data:
+            services.job_set_status(job=job, status=data["status"])
+        adopt(obj, job)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import TypeVar
 
 import asyncssh
 import pytest
+from django.conf import settings as django_settings
 
 from albums.models import Album, Door, Upload
 from albums.services import FilePath, ReceivedFile, file_finished
@@ -31,7 +31,11 @@ def register_upload(
     album: Album, filename: str, data: bytes, *, folder: str = "", ftp_user: FTPUser | None = None
 ) -> Upload:
     """Record a finished file as a door does (``albums.services.file_finished``), from bytes."""
-    local = Path(tempfile.mkdtemp(prefix="received-")) / uuid.uuid4().hex
+    # Beside the media folder (this session's or this test's temporary folder): same filesystem, so
+    # the bytes are linked into storage as a door's are, and pytest removes them.
+    incoming = Path(django_settings.MEDIA_ROOT).parent / "received"
+    incoming.mkdir(parents=True, exist_ok=True)
+    local = incoming / uuid.uuid4().hex
     local.write_bytes(data)
     received = ReceivedFile(
         local_path=local,

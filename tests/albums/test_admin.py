@@ -14,7 +14,7 @@ from tests.images import jpeg
 
 
 @pytest.fixture
-def rejected(planned_job, tmp_path: Path, queued: list[int], settings) -> Upload:  # type: ignore[no-untyped-def]
+def rejected(planned_job, tmp_path: Path, queued: list[int], settings) -> Upload:
     settings.MEDIA_ROOT = tmp_path / "media"
     album = services.album_create(job=planned_job, name="Class 1")
     uploaded = []
@@ -47,5 +47,5 @@ def test_process_again_queues_the_chosen_uploads(admin_client: Client, rejected:
     assert (rejected.state, rejected.reason, rejected.attempts) == ("received", "", 0)
 
 
-def test_uploads_cannot_be_added_by_hand(admin_client: Client, db) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_cannot_be_added_by_hand(admin_client: Client, db) -> None:
     assert admin_client.get("/admin/albums/upload/add/").status_code == 403
