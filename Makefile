@@ -25,6 +25,7 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

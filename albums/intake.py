@@ -38,7 +38,7 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -314,7 +314,7 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
     if upload.album is None:
         return _reject(upload, token, stored, sha256=upload.sha256, reason="its album was deleted")
     rejection = ""
-    with storage.local_path(upload.file.name) as path:
+    with storage.local_path(_stored(upload)) as path:
         sha256 = upload.sha256 or _sha256_of(path)
         try:
             info, renditions = imaging.analyse_image(path, filename=upload.filename, limits=_limits())
@@ -327,7 +327,7 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
     for rendition in renditions:
         made[rendition.name] = storage.save_bytes(_rendition_name(upload, token, rendition.name), rendition.data)
         stored.append(made[rendition.name])
-    original = upload.file.name
+    original = _stored(upload)
     if original.startswith(f"{storage.QUARANTINE}/"):  # a re-processed rejection that is now accepted
         original = storage.copy(original, _moved_name(upload, token, storage.UPLOADS))
         stored.append(original)
@@ -337,8 +337,8 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
         if not _finish(upload, token, state=DONE, reason=reason, sha256=sha256, photo=photo, file=original):
             raise _LostClaim
     stored.clear()  # committed: these names are referred to now
-    if original != upload.file.name:
-        unused.append(upload.file.name)
+    if original != _stored(upload):
+        unused.append(_stored(upload))
     _delete_quietly(unused)
     logger.info("upload %s done: photo %s %s", upload.pk, photo.pk, reason)
     return DONE
@@ -346,7 +346,7 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
 
 def _reject(upload: Upload, token: str, stored: list[str], *, sha256: str, reason: str) -> str:
     """Keep the bytes in quarantine and record the reason."""
-    current = upload.file.name
+    current = _stored(upload)
     target = current
     # The photo this upload made may still show these bytes (a re-processed upload judged by new
     # limits); its original must stay where it is.
@@ -363,8 +363,15 @@ def _reject(upload: Upload, token: str, stored: list[str], *, sha256: str, reaso
     return REJECTED
 
 
+def _stored(upload: Upload) -> str:
+    """The storage name of the bytes an upload owns (always set: ``file_finished`` stores them first)."""
+    return upload.file.name or ""
+
+
 def _clip(value: str, field: str) -> str:
-    return value[: Photo._meta.get_field(field).max_length]
+    column = Photo._meta.get_field(field)
+    assert isinstance(column, models.CharField) and column.max_length
+    return value[: column.max_length]
 
 
 def _photo_from_upload(

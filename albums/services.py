@@ -208,6 +208,11 @@ def file_removed(*, where: FilePath, door: Door) -> None:
 
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo and its renditions; the originals stay with their uploads in the log."""
-    renditions = [photo.thumbnail.name, photo.preview.name]
+    renditions = [name for name in (photo.thumbnail.name, photo.preview.name) if name]
     photo.delete()
-    transaction.on_commit(lambda: [storage.delete(name) for name in renditions])
+
+    def delete_renditions() -> None:
+        for name in renditions:
+            storage.delete(name)
+
+    transaction.on_commit(delete_renditions)

@@ -14,13 +14,14 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest
 
 from albums.models import Photo
+from jobs import selectors
 
 
 @staff_member_required
 def photo_file(request: HttpRequest, name: str) -> FileResponse:
     photos = Photo.objects.filter(Q(thumbnail=name) | Q(preview=name) | Q(original=name))
     if not request.user.is_superuser:
-        photos = photos.filter(album__job__account__memberships__user=request.user)
+        photos = photos.filter(album__job__account__memberships__user_id=selectors.signed_in(request.user))
     if not photos.exists() or not default_storage.exists(name):
         raise Http404("No such photo file.")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"

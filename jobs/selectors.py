@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from jobs.exceptions import NotFound
@@ -39,11 +41,17 @@ def planned_jobs(*, account_id: int) -> QuerySet[PhotoJob]:
     return PhotoJob.objects.filter(account_id=account_id, status=PhotoJob.Status.PLANNED)
 
 
-def accounts_managed_by(*, user: object) -> QuerySet[Account]:
+def accounts_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Account]:
     """The studios whose FTP users this person may manage: owners of the studio, and superusers."""
     if getattr(user, "is_superuser", False):
         return Account.objects.all()
-    return Account.objects.filter(memberships__user=user, memberships__role="owner")
+    return Account.objects.filter(memberships__user_id=signed_in(user), memberships__role="owner")
+
+
+def signed_in(user: AbstractBaseUser | AnonymousUser) -> int:
+    """The id of a logged-in user (the views that ask are behind a login)."""
+    assert user.pk is not None, "a view behind a login got an anonymous user"
+    return int(user.pk)
 
 
 def ftp_users_of(*, account: Account) -> QuerySet[FTPUser]:

@@ -135,11 +135,11 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "portal.sqlite3",
+            "NAME": str(VAR_DIR / "portal.sqlite3"),
             "OPTIONS": SQLITE_OPTIONS,
             # A file (not :memory:) so the SFTP server's and worker's threads and child processes
             # share it; one per test process so parallel runs in one checkout do not collide.
-            "TEST": {"NAME": VAR_DIR / f"test-{os.getpid()}.sqlite3"},
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -63,7 +63,7 @@ SIGNATURE_ALGS = [
 
 def _host_keypairs(keys: list[asyncssh.SSHKey]) -> list[asyncssh.SSHKeyPair]:
     """The host keys, each offered only with the modern signature algorithms."""
-    keypairs = asyncssh.load_keypairs(keys)
+    keypairs = list(asyncssh.load_keypairs(keys))
     allowed = {alg.encode() for alg in HOST_KEY_ALGS}
     for keypair in keypairs:
         keypair.host_key_algorithms = [alg for alg in keypair.host_key_algorithms if alg in allowed]

@@ -24,8 +24,9 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, cast
 
+from asyncssh import SSHServerChannel
 from asyncssh.packet import PacketDecodeError, SSHPacket
 from asyncssh.sftp import (
     FXP_CLOSE,
@@ -100,7 +101,7 @@ class PortalSFTPHandler(SFTPServerHandler):
         # counts a session that ends without one as failed, though every file arrived.
         if self._writer is not None:
             with contextlib.suppress(OSError):
-                self._writer.channel.exit(0 if exc is None else 1)
+                cast(SSHServerChannel[bytes], self._writer.channel).exit(0 if exc is None else 1)
         await super()._cleanup(exc)
 
     async def _process_packet(self, pkttype: int, pktid: int, packet: SSHPacket) -> None:
@@ -144,7 +145,7 @@ class PortalSFTPHandler(SFTPServerHandler):
         self._dir_handles[handle] = _names(names)
         return handle
 
-    async def _process_write(self, packet: SSHPacket) -> None:
+    async def _process_write(self, packet: SSHPacket) -> int:
         handle = packet.get_string()
         offset = packet.get_uint64()
         data = packet.get_string()
@@ -152,7 +153,7 @@ class PortalSFTPHandler(SFTPServerHandler):
         file_obj = self._file_handles.get(handle)
         if file_obj is None:
             raise SFTPInvalidHandle("Invalid file handle")
-        await self._server.write(file_obj, offset, data)
+        return await self._server.write(file_obj, offset, data)
 
     async def _process_limits(self, packet: SSHPacket) -> SFTPLimits:
         packet.check_end()
@@ -168,5 +169,5 @@ class PortalSFTPHandler(SFTPServerHandler):
             FXP_WRITE: _process_write,
             b"limits@openssh.com": _process_limits,
         }.items()
-        if key not in (b"copy-data", b"ranges@asyncssh.com")
+        if value is not None and key not in (b"copy-data", b"ranges@asyncssh.com")
     }

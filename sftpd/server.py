@@ -21,9 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import asyncssh
+from asyncssh.channel import SSHChannel
 from asyncssh.stream import SSHReader, SSHServerStreamSession, SSHWriter
 from django.conf import settings
 
@@ -66,11 +69,15 @@ def log_fields(**fields: object) -> str:
     return " ".join(f"{key}={_field(value)}" for key, value in fields.items())
 
 
+def _sftp_server(chan: SSHChannel[bytes]) -> PortalSFTPServer:
+    return PortalSFTPServer(cast(asyncssh.SSHServerChannel[bytes], chan))  # a session channel of this server
+
+
 class PortalSession(SSHServerStreamSession):
     """A session channel that runs the SFTP subsystem and nothing else."""
 
-    def __init__(self, stats: SessionStats, touch: object) -> None:
-        super().__init__(None, PortalSFTPServer, SFTP_VERSION, allow_scp=False)
+    def __init__(self, stats: SessionStats, touch: Callable[[], None]) -> None:
+        super().__init__(None, _sftp_server, SFTP_VERSION, allow_scp=False)
         self._stats = stats
         self._touch = touch
 

@@ -78,7 +78,7 @@ def _writing(pflags: int) -> bool:
 class PortalSFTPServer(asyncssh.SFTPServer):
     """One SFTP session of a logged-in FTP user."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes]) -> None:
         super().__init__(chan)
         conn = chan.get_connection()
         self.client: Client = conn.get_extra_info("portal_client")

@@ -175,9 +175,10 @@ class StagedUpload:
                 self._hash(data, at)
         except OSError as exc:
             logger.warning("write failed path=%s: %s", self.node.path, exc)
-            self._refuse(StorageFailed(refusals.disk_error(exc)))
+            refusal = StorageFailed(refusals.disk_error(exc))
+            self._refuse(refusal)
             self._discard()
-            raise self.refusal from None
+            raise refusal from None
 
     def write(self, offset: int, data: bytes) -> None:
         """``accept`` and, when due, ``flush``: for a door that may block."""
