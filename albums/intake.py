@@ -42,7 +42,7 @@ from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from albums import imaging, storage
+from albums import imaging, photos, storage
 from albums.models import Photo, Upload
 from portal.celery import app as celery_app
 
@@ -399,10 +399,11 @@ def _photo_from_upload(
             return at_path, f"replaced by upload {newer} of the same file, received later", fresh
         if at_path.sha256 == sha256:
             return at_path, "same bytes as the photo already there", _ensure_renditions(at_path, renditions)
-        old = [at_path.thumbnail.name, at_path.preview.name]
-        _fill(at_path, upload, sha256, info, renditions, original)
-        at_path.save()
-        return at_path, "", [name for name in old if name]
+        if not photos.photo_hand_over(photo=at_path):  # else another path keeps that picture
+            old = [at_path.thumbnail.name, at_path.preview.name]
+            _fill(at_path, upload, sha256, info, renditions, original)
+            at_path.save()
+            return at_path, "", [name for name in old if name]
 
     duplicate = Photo.objects.select_for_update().filter(album=album, sha256=sha256).order_by("pk").first()
     if duplicate is not None:

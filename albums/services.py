@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from albums import intake, storage
+from albums import intake, photos, storage
 from albums.models import SECTION_OF_FOLDER, Album, Door, Photo, Upload
 from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound
 from jobs.models import FTPUser, PhotoJob
@@ -96,9 +95,10 @@ class FilePath:
 
 @dataclass(frozen=True)
 class ReceivedFile:
-    """A finished file as a door received it: the bytes on local disk and who sent them, how and from where."""
+    """A finished file as a door received it: its bytes (already durable in storage), who sent them, how
+    and from where."""
 
-    local_path: Path
+    stored_name: str
     size: int
     sha256: str  # "" when the bytes did not arrive in order; the worker hashes the file then
     ftp_user: FTPUser | None
@@ -115,19 +115,15 @@ def _queue_processing(upload_id: int) -> None:
 def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
     """Record a finished file and queue its processing once the row is committed.
 
-    The bytes are put into storage under a fresh name first, so the upload owns them whatever
-    later happens to the file in the tree. An earlier upload of the same path still waiting to be
-    processed is superseded: only the newest version of a path becomes its photo, whichever task
-    runs first.
+    The upload owns the stored bytes, whatever later happens to the file in the tree. An earlier
+    upload of the same path still waiting to be processed is superseded: only the newest version of
+    a path becomes its photo, whichever task runs first.
     """
     # Fresh from the database: the album may have been renamed (or removed) during a long upload.
     album = Album.objects.select_related("job").filter(pk=where.album.pk).first()
     if album is None:
         raise NotFound("The album folder was removed while this file was being uploaded.")
     job = album.job
-    stored = storage.store_local_file(
-        received.local_path, storage.upload_name(account_id=job.account_id, filename=where.filename)
-    )
     with transaction.atomic():
         Upload.objects.filter(where.same_path_q(), state__in=PENDING_STATES).update(
             state=Upload.State.REJECTED,
@@ -146,7 +142,7 @@ def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
             section=SECTION_OF_FOLDER[where.folder],
             folder=where.folder,
             filename=where.filename,
-            file=stored,
+            file=received.stored_name,
             size=received.size,
             sha256=received.sha256,
         )
@@ -176,7 +172,7 @@ def file_renamed(*, old: FilePath, new: FilePath) -> None:
     section = SECTION_OF_FOLDER[new.folder]
     with transaction.atomic():
         for replaced in Photo.objects.filter(new.same_path_q()).exclude(old.same_path_q()):
-            photo_delete(photo=replaced)
+            photo_leave_path(photo=replaced)
         Upload.objects.filter(new.same_path_q(), state__in=PENDING_STATES).exclude(old.same_path_q()).update(
             state=Upload.State.REJECTED,
             reason="replaced by a file renamed over it",
@@ -203,7 +199,16 @@ def file_removed(*, where: FilePath, door: Door) -> None:
             finished_at=timezone.now(),
         )
         for photo in Photo.objects.filter(where.same_path_q()):
-            photo_delete(photo=photo)
+            photo_leave_path(photo=photo)
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+
+def photo_leave_path(*, photo: Photo) -> None:
+    """The photo's path stops listing its bytes (deleted, renamed over): hand it over, or delete it."""
+    if not photos.photo_hand_over(photo=photo):
+        photo_delete(photo=photo)
 
 
 def photo_delete(*, photo: Photo) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO, cast
 
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -108,6 +109,14 @@ def exists(name: str) -> bool:
 def delete(name: str) -> None:
     if name:
         default_storage.delete(name)
+
+
+def open_bytes(name: str) -> BinaryIO:
+    """The stored bytes, opened for reading (seek and read; a real file on FileSystemStorage)."""
+    fs = _local(default_storage)
+    if fs is not None:
+        return open(fs.path(name), "rb")
+    return cast(BinaryIO, default_storage.open(name, "rb"))
 
 
 @contextmanager

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "portal",
     "jobs",
     "albums",
+    "tree",
     "sftpd",
 ]
 

@@ -6,15 +6,19 @@ import os
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import asyncssh
 import pytest
-from django.conf import settings as django_settings
+from django.db.models.fields.files import FieldFile
 
+# What ``asyncssh.connect`` returns: awaitable for the connection, and usable with ``async with``.
+# asyncssh exports no public name for it.
+from asyncssh.misc import _ACMWrapper
+
+from albums import storage
 from albums.models import Album, Door, Upload
 from albums.services import FilePath, ReceivedFile, file_finished
 from jobs.models import FTPUser
@@ -27,18 +31,22 @@ def write_file(path: Path, data: bytes) -> Path:
     return path
 
 
+def file_name(field: FieldFile) -> str:
+    """The storage name of a file the code has stored (django-stubs types ``FieldFile.name`` as optional)."""
+    assert field.name is not None, "no file stored"
+    return field.name
+
+
 def register_upload(
     album: Album, filename: str, data: bytes, *, folder: str = "", ftp_user: FTPUser | None = None
 ) -> Upload:
-    """Record a finished file as a door does (``albums.services.file_finished``), from bytes."""
-    # Beside the media folder (this session's or this test's temporary folder): same filesystem, so
-    # the bytes are linked into storage as a door's are, and pytest removes them.
-    incoming = Path(django_settings.MEDIA_ROOT).parent / "received"
-    incoming.mkdir(parents=True, exist_ok=True)
-    local = incoming / uuid.uuid4().hex
-    local.write_bytes(data)
+    """Record a finished file as a door does (``albums.services.file_finished``), from bytes.
+
+    Only the upload log: the file is not listed in the tree (``tree.operations`` does both).
+    """
+    stored = storage.save_bytes(storage.upload_name(account_id=album.job.account_id, filename=filename), data)
     received = ReceivedFile(
-        local_path=local,
+        stored_name=stored,
         size=len(data),
         sha256="",
         ftp_user=ftp_user,
@@ -49,8 +57,11 @@ def register_upload(
     return file_finished(where=FilePath(album=album, folder=folder, filename=filename), received=received)
 
 
-def wait_for(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
-    """Poll until ``predicate()`` is truthy; fail the test with a clear message on timeout."""
+def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1) -> T:
+    """Poll until ``predicate()`` is truthy; fail the test with a clear message on timeout.
+
+    A falsy value is never returned, so a predicate's ``None`` (``.first()`` finding nothing) is not either.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -113,9 +124,11 @@ def openssh_sftp(
     )
 
 
-def connect(port: int, username: str, password: str | None = None, **kwargs: object) -> asyncssh.SSHClientConnection:
+def connect(
+    port: int, username: str, password: str | None = None, **kwargs: object
+) -> _ACMWrapper[asyncssh.SSHClientConnection]:
     """An asyncssh client connection coroutine to the test server."""
-    return asyncssh.connect(  # type: ignore[return-value]
+    return asyncssh.connect(
         "127.0.0.1",
         port,
         username=username,

@@ -1,29 +1,26 @@
-"""Where the tree's files live on the local disk, and the blocking file work on them.
+"""The only files a server node keeps on its own disk: bytes still being written (DESIGN §11).
 
-Names come from the database (planned jobs, albums); file bytes live on disk under ids, not names:
-``TREE_ROOT/<account id>/<job id>/<album id>/[individuals|group/]<file name>``, so renaming an
-album is a database change only and nothing a client sends ever becomes part of a directory path
-except a validated file name. Files being written live in ``TREE_ROOT/.staging/<uuid>`` until they
-are finished (``tree.staging``).
+Each server process stages into a folder of its own, ``TREE_ROOT/.staging/<host>-<pid>/``, so
+processes sharing a disk (``runportal`` runs the SFTP and FTP servers side by side) never touch
+each other's files. What a process that died left behind is removed when the next one starts on
+that host (``sweep_staging``): its folder names a process that no longer exists. Finished files
+live in storage, listed by the database (``tree.models``).
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
+import shutil
+import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from portal.files import fsync_dir
-from tree.names import SECTION_FOLDERS
+logger = logging.getLogger("tree.layout")
 
-if TYPE_CHECKING:
-    from albums.models import Album
-
-# Staging files older than this are left-overs of a crash and are removed at start-up.
+# Loose staging files (from before per-process folders) older than this are left-overs of a crash.
 STAGING_MAX_AGE = 24 * 3600
 
 
@@ -31,72 +28,55 @@ def root() -> Path:
     return Path(settings.TREE_ROOT)
 
 
-def album_dir(album: Album) -> Path:
-    job = album.job
-    return root() / str(job.account_id) / str(job.pk) / str(album.pk)
-
-
-def folder_dir(album: Album, folder: str) -> Path:
-    """The directory of an album's folder ("" is the album folder itself)."""
-    return album_dir(album) / folder if folder else album_dir(album)
-
-
-def staging_dir() -> Path:
+def staging_root() -> Path:
     return root() / ".staging"
 
 
-def list_files(directory: Path) -> list[tuple[str, os.stat_result]]:
-    """The files in ``directory`` with their stat, sorted by name; none when it does not exist."""
+def _host() -> str:
+    return socket.gethostname().replace("/", "_")
+
+
+def staging_dir() -> Path:
+    """This process's staging folder (made on first use)."""
+    directory = staging_root() / f"{_host()}-{os.getpid()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _alive(pid: int) -> bool:
     try:
-        with os.scandir(directory) as entries:
-            return sorted((e.name, e.stat()) for e in entries if e.is_file(follow_symlinks=False))
-    except FileNotFoundError:
-        return []
-
-
-def make_album_dirs(album: Album) -> None:
-    for sub in SECTION_FOLDERS:
-        (album_dir(album) / sub).mkdir(parents=True, exist_ok=True)
-
-
-def remove_album_dirs(album: Album) -> None:
-    directory = album_dir(album)
-    for sub in (*SECTION_FOLDERS, ""):
-        # Already gone, or a file arrived meanwhile: the folder is harmless either way.
-        with contextlib.suppress(OSError):
-            (directory / sub).rmdir()
-
-
-def album_has_files(album: Album) -> bool:
-    return any(list_files(folder_dir(album, sub)) for sub in ("", *SECTION_FOLDERS))
-
-
-def unlink(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    fsync_dir(path.parent)
-
-
-def move(old: Path, new: Path) -> None:
-    """Rename a finished file within the tree (replacing what is there), durably."""
-    new.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(old, new)
-    fsync_dir(new.parent)
-    if old.parent != new.parent:
-        fsync_dir(old.parent)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process: alive
+        return True
+    return True
 
 
 def sweep_staging(max_age: float = STAGING_MAX_AGE) -> int:
-    """Remove staging files a crashed server left behind (several servers may share the folder)."""
-    directory = staging_dir()
+    """Remove what crashed processes of this host left in staging; returns how many files went.
+
+    Folders of other hosts are theirs to sweep (a shared volume), and live processes' folders are
+    in use.
+    """
+    directory = staging_root()
     if not directory.is_dir():
         return 0
+    prefix = f"{_host()}-"
     cutoff = time.time() - max_age
     removed = 0
     for entry in os.scandir(directory):
         try:
-            if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+            if entry.is_dir(follow_symlinks=False):
+                pid = entry.name[len(prefix) :] if entry.name.startswith(prefix) else ""
+                if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                    removed += sum(len(files) for _, _, files in os.walk(entry.path))
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            elif entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
                 os.unlink(entry.path)
                 removed += 1
         except FileNotFoundError:
             continue
+    if removed:
+        logger.info("removed %d staging file(s) left by processes that died", removed)
     return removed

@@ -14,24 +14,25 @@ its wire format. What a change means for the album is recorded through ``albums.
   (mkdir makes one, rename renames it, rmdir removes an empty one) and no files; an album holds
   files and the folders ``individuals`` and ``group`` only.
 
-Every method is synchronous and may touch the database and the disk: a threaded door calls it
-directly, the asyncio one through ``sftpd.bridge``.
+Folders and files are rows in the database (``tree.files``); bytes are in storage, except those still
+being written (``tree.staging``). Every method is synchronous and may touch the database, storage
+and the disk: a threaded door calls it directly, the asyncio one through ``sftpd.bridge``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 
 from albums import services as album_services
 from jobs.exceptions import Conflict, Forbidden, IsAFolder, NotAFolder, NotEmpty, NotFound, StorageFailed
-from tree import layout, refusals
-from tree.names import is_temporary_name, join, section_folder, segments
+from tree import files, refusals
+from tree.models import TreeFile
+from tree.names import join, section_folder, segments
 from tree.principal import Client
 from tree.resolve import Kind, Node, albums_of, file_target, find_job, new_child, planned_jobs, resolve
-from tree.staging import ReadFile, StagedUpload, stored_sha256
+from tree.staging import ReadFile, StagedUpload
 
 logger = logging.getLogger("tree.operations")
 
@@ -51,8 +52,8 @@ def _folder(name: str, when: float) -> Entry:
     return Entry(name=name, is_folder=True, size=0, mtime=when, atime=when)
 
 
-def _file(name: str, st: os.stat_result) -> Entry:
-    return Entry(name=name, is_folder=False, size=st.st_size, mtime=st.st_mtime, atime=st.st_atime)
+def _file(row: TreeFile) -> Entry:
+    return Entry(name=row.name, is_folder=False, size=row.size, mtime=row.mtime, atime=row.mtime)
 
 
 class Tree:
@@ -86,17 +87,13 @@ class Tree:
         if node.kind == Kind.ALBUM:
             when = node.album.created_at.timestamp()
             entries = [_folder("individuals", when), _folder("group", when)]
-        files = layout.list_files(layout.folder_dir(node.album, node.folder))
-        return entries + [_file(name, st) for name, st in files]
+        return entries + [_file(row) for row in files.listing(node.album, node.folder)]
 
     def stat(self, path: str) -> Entry:
         node = self.resolve(path)
         name = path.rstrip("/").rpartition("/")[2] or "/"
         if node.kind == Kind.FILE:
-            try:
-                return _file(node.name, os.stat(node.disk))
-            except FileNotFoundError:
-                raise NotFound(refusals.no_file(node.name)) from None
+            return _file(self._listed(node))
         when = time.time()
         if node.job is not None:
             when = (node.album or node.job).created_at.timestamp()
@@ -113,8 +110,7 @@ class Tree:
             raise Forbidden(refusals.JOBS_BY_STUDIO)
         if parent.kind == Kind.JOB:
             assert parent.job is not None
-            album = album_services.album_create(job=parent.job, name=name, ftp_user=self.client.ftp_user)
-            layout.make_album_dirs(album)
+            album_services.album_create(job=parent.job, name=name, ftp_user=self.client.ftp_user)
             return
         if parent.kind == Kind.ALBUM:
             if section_folder(name):
@@ -128,15 +124,14 @@ class Tree:
         node = self.resolve(path, navigate=False)
         if node.kind == Kind.ALBUM:
             assert node.album is not None
-            if layout.album_has_files(node.album):
+            if files.album_has_files(node.album):
                 raise NotEmpty(refusals.ALBUM_NOT_EMPTY)
             album_services.album_delete(album=node.album)
-            layout.remove_album_dirs(node.album)
             return
         if node.kind == Kind.SECTION:
             raise Forbidden(refusals.SECTION_FOLDERS_FIXED)
         if node.kind == Kind.FILE:
-            if os.path.isfile(node.disk):
+            if files.get(node.where) is not None:
                 raise NotAFolder(refusals.not_a_folder(repr(node.name)))
             raise NotFound(refusals.NO_SUBFOLDERS)
         raise Forbidden(refusals.JOB_FOLDERS_FIXED)
@@ -151,6 +146,13 @@ class Tree:
 
     # --- files --------------------------------------------------------------------------------
 
+    @staticmethod
+    def _listed(node: Node) -> TreeFile:
+        row = files.get(node.where)
+        if row is None:
+            raise NotFound(refusals.no_file(node.name))
+        return row
+
     def _fixed(self, node: Node) -> None:
         """Refuse changing a folder that only the studio (or nobody) changes."""
         if node.kind in (Kind.ROOT, Kind.JOB):
@@ -163,11 +165,7 @@ class Tree:
         self._fixed(node)
         if node.kind == Kind.ALBUM:
             raise IsAFolder(f"{node.path} is a folder; remove it as a folder.")
-        if not os.path.isfile(node.disk):
-            raise NotFound(refusals.no_file(node.name))
-        if not is_temporary_name(node.name):  # a temporary name never became an upload
-            album_services.file_removed(where=node.where, door=self.client.door)
-        layout.unlink(node.disk)
+        files.removed(self.client, self._listed(node))
 
     def rename(self, oldpath: str, newpath: str) -> None:
         old = self.resolve(oldpath, navigate=False)
@@ -176,49 +174,27 @@ class Tree:
             self._rename_album(old, newpath)
             return
         new = file_target(self.client, newpath)
-        try:
-            st = os.stat(old.disk)
-        except FileNotFoundError:
-            raise NotFound(refusals.no_file(old.name)) from None
-        if old.disk == new.disk:
+        row = self._listed(old)
+        if new.where == old.where:
             return
         assert old.album is not None and new.album is not None
         if old.album.job_id != new.album.job_id:
             raise Forbidden(refusals.MOVE_WITHIN_JOB)
-        if is_temporary_name(new.name):
-            if not is_temporary_name(old.name):  # a finished file made temporary again: its photo goes
-                album_services.file_removed(where=old.where, door=self.client.door)
-        elif is_temporary_name(old.name):  # the upload is complete now (WinSCP, cameras)
-            received = album_services.ReceivedFile(
-                local_path=old.disk,
-                size=st.st_size,
-                sha256=stored_sha256(old.disk),
-                ftp_user=self.client.ftp_user,
-                door=self.client.door,
-                client_address=self.client.address,
-                source_path=new.path,
-            )
-            album_services.file_finished(where=new.where, received=received)
-        else:
-            album_services.file_renamed(old=old.where, new=new.where)
-        layout.move(old.disk, new.disk)
+        files.renamed(self.client, row, new.where, source_path=new.path)
 
     def set_times(self, path: str, *, atime: float | None = None, mtime: float | None = None) -> None:
         """Keep a file's times (clients set the camera's time after an upload); folders ignore it."""
         node = self.resolve(path)
-        if node.kind == Kind.FILE and mtime is not None:
-            try:
-                os.utime(node.disk, (atime or mtime, mtime))
-            except FileNotFoundError:
-                raise NotFound(refusals.no_file(node.name)) from None
+        if node.kind == Kind.FILE and mtime is not None and not files.set_mtime(node.where, mtime):
+            raise NotFound(refusals.no_file(node.name))
 
     def open_read(self, path: str) -> ReadFile:
         node = self.resolve(path)
         if node.kind != Kind.FILE:
             raise IsAFolder(refusals.is_a_folder(node.path))
         try:
-            return ReadFile(node)
-        except FileNotFoundError:
+            return ReadFile(node, self._listed(node))
+        except FileNotFoundError:  # removed from storage meanwhile (housekeeping)
             raise NotFound(refusals.no_file(node.name)) from None
 
     def open_write(
@@ -226,13 +202,13 @@ class Tree:
     ) -> StagedUpload:
         """Start writing a file: a new one, a replacement (``truncate``) or a resume of the current bytes."""
         node = file_target(self.client, path)
-        existing = os.path.exists(node.disk)
-        if existing and exclusive:
+        existing = files.get(node.where)
+        if existing is not None and exclusive:
             raise Conflict(refusals.file_exists(node.name))
-        if not existing and not create:
+        if existing is None and not create:
             raise NotFound(refusals.no_file(node.name))
         try:
-            return StagedUpload(self.client, node, resume=existing and not truncate, append=append)
+            return StagedUpload(self.client, node, resume=None if truncate else existing, append=append)
         except FileNotFoundError:  # deleted between the check and the copy
             raise NotFound(refusals.no_file(node.name)) from None
         except OSError as exc:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 
 from albums.models import Album
 from albums.services import FilePath
 from jobs import selectors
 from jobs.exceptions import Forbidden, IsAFolder, NotFound
 from jobs.models import PhotoJob
-from tree import layout, refusals
+from tree import refusals
 from tree.names import join, section_folder, segments, validate_name
 from tree.principal import Client
 
@@ -46,12 +45,6 @@ class Node:
     @property
     def is_folder(self) -> bool:
         return self.kind in FOLDER_KINDS
-
-    @property
-    def disk(self) -> Path:
-        """The file on disk (FILE only)."""
-        assert self.kind == Kind.FILE and self.album is not None
-        return layout.folder_dir(self.album, self.folder) / self.name
 
     @property
     def where(self) -> FilePath:

@@ -1,38 +1,37 @@
 """The durable staged upload: how bytes a client writes become a finished file, and nothing less.
 
-Writes go to a server-chosen staging file (``TREE_ROOT/.staging/<uuid>``), never into a finished
-file: a finished file shares its inode with the upload's stored copy, so it is only ever replaced
-whole. ``finish`` (the client said the file is complete: SFTP CLOSE, the end of an FTP STOR) makes
-the staging file durable (fsync of file and folder), records it through ``albums.services`` and
-moves it into place atomically; only then may the door answer. ``abandon`` (the connection dropped,
-the transfer broke) throws the partial bytes away, except under a temporary name (``*.filepart``,
-``*.part``, ``*.tmp``, dot-files): those are kept so the client can resume them, and temporary names
-are never processed. Opening a file for resume starts the staging file as a copy of the current one.
+Writes go to a staging file of this process (``tree.layout``), never into a finished file. ``finish``
+(the client said the file is complete: SFTP CLOSE, the end of an FTP STOR) makes the staging file
+durable (fsync), puts the bytes into storage (a hard link on FileSystemStorage, so no second copy),
+and lists the file and records its upload in one transaction (``tree.files``); only then may the door
+answer. ``abandon`` (the connection dropped, the transfer broke) throws the partial bytes away,
+except under a temporary name (``*.filepart``, ``*.part``, ``*.tmp``, dot-files): those are listed
+so the client can resume them, and temporary names are never processed. Opening a file for resume
+starts the staging file as a copy of the current bytes.
 
-The SHA-256 is taken while the bytes arrive in order and kept in an extended attribute of the
-sealed file, so a rename from a temporary name need not read the file again. Writes that arrive in
-order are gathered and written in one go: ``accept`` only buffers (no I/O, safe on an event loop)
-and says when ``flush`` is due; ``write`` does both, for a threaded door. One request at a time per
-upload, as every door sends them; the methods are not meant to be called concurrently.
+The SHA-256 is taken while the bytes arrive in order and kept with the listed file, so a rename from
+a temporary name need not read the file again. Writes that arrive in order are gathered and written
+in one go: ``accept`` only buffers (no I/O, safe on an event loop) and says when ``flush`` is due;
+``write`` does both, for a threaded door. One request at a time per upload, as every door sends
+them; the methods are not meant to be called concurrently.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 
-from albums import services
+from albums import storage
 from albums.models import Upload
 from jobs.exceptions import PortalError, StorageFailed, TooLarge
-from portal.files import fsync_dir
-from tree import layout, refusals
+from tree import files, layout, refusals
+from tree.models import TreeFile
 from tree.names import is_temporary_name
 from tree.principal import Client
 from tree.resolve import Node
@@ -44,8 +43,6 @@ logger = logging.getLogger("tree.staging")
 WRITE_BUFFER = 1024 * 1024
 # Out-of-order pieces kept before a flush is due (clients that pipeline writes send a few).
 MAX_PIECES = 16
-# The SHA-256 of a sealed file, kept with its inode (the bytes of an inode never change afterwards).
-SHA256_XATTR = "user.portal.sha256"
 
 
 @dataclass(frozen=True)
@@ -57,14 +54,6 @@ class FileInfo:
     atime: float
 
 
-def stored_sha256(path: Path) -> str:
-    """The SHA-256 sealed with a finished file ("" when unknown: the worker hashes it)."""
-    try:
-        return os.getxattr(path, SHA256_XATTR).decode()
-    except OSError:
-        return ""
-
-
 def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
@@ -73,36 +62,36 @@ def _pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> N
 
 
 class ReadFile:
-    """A finished file opened for reading (clients verify and synchronise)."""
+    """A listed file opened for reading (clients verify and synchronise)."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, row: TreeFile) -> None:
         self.node = node
-        self.fd = os.open(node.disk, os.O_RDONLY)
+        self.row = row
+        self._file = storage.open_bytes(row.stored_name)
 
     def read(self, offset: int, size: int) -> bytes:
-        return os.pread(self.fd, size, offset)
+        self._file.seek(offset)
+        return self._file.read(size)
 
     def info(self) -> FileInfo:
-        st = os.fstat(self.fd)
-        return FileInfo(st.st_size, st.st_mtime, st.st_atime)
+        return FileInfo(self.row.size, self.row.mtime, self.row.mtime)
 
     def set_times(self, atime: float | None, mtime: float) -> None:
-        os.utime(self.fd, (atime or mtime, mtime))
+        if files.set_mtime(self.node.where, mtime):
+            self.row.mtime = mtime
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        self._file.close()
 
 
 class StagedUpload:
     """One file being written by a client, from open to ``finish`` or ``abandon``."""
 
-    def __init__(self, client: Client, node: Node, *, resume: bool, append: bool = False) -> None:
+    def __init__(self, client: Client, node: Node, *, resume: TreeFile | None = None, append: bool = False) -> None:
         self.client = client
         self.node = node
         self.append = append
-        self.resumed = resume  # opened on an existing file without truncating it
+        self.resumed = resume is not None  # opened on a listed file without truncating it
         self.size = 0
         self.dirty = False  # anything written or truncated since the open
         self.times: tuple[float, float] | None = None  # applied when the file is put in place
@@ -111,16 +100,14 @@ class StagedUpload:
         self._hashed_upto = 0
         self._pieces: list[tuple[int, bytearray]] = []
         self._buffered = 0
-        staging = layout.staging_dir()
-        staging.mkdir(parents=True, exist_ok=True)
-        self.staging = staging / uuid.uuid4().hex
+        self.staging = layout.staging_dir() / uuid.uuid4().hex
         self.fd = os.open(self.staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
-        if resume:
-            self._copy_current()
+        if resume is not None:
+            self._copy_current(resume)
 
-    def _copy_current(self) -> None:
+    def _copy_current(self, row: TreeFile) -> None:
         try:
-            with open(self.node.disk, "rb") as src:
+            with storage.open_bytes(row.stored_name) as src:
                 while chunk := src.read(WRITE_BUFFER):
                     _pwrite_all(self.fd, chunk, self.size)
                     self._hash(chunk, self.size)
@@ -236,10 +223,10 @@ class StagedUpload:
     # --- ending -------------------------------------------------------------------------------
 
     def finish(self) -> Upload | None:
-        """The client says the file is complete: make it durable, record it, put it in place.
+        """The client says the file is complete: make it durable, store it, list and record it.
 
         Returns the upload recorded (None for a temporary name, or a resume that changed nothing).
-        Nothing is recorded or left behind when this raises.
+        Nothing is listed, recorded or left behind when this raises.
         """
         self._check()
         try:
@@ -250,37 +237,39 @@ class StagedUpload:
             logger.warning("could not seal upload path=%s: %s", self.node.path, exc)
             raise StorageFailed(refusals.disk_error(exc)) from None
         if self.resumed and not self.dirty:
-            # Opened and closed without a change: the file stays as it was (only its times may move).
-            self._keep_unchanged()
-            return None
-        try:
-            upload = None
-            if not is_temporary_name(self.node.name):
-                upload = services.file_finished(where=self.node.where, received=self._received(size, sha256))
-            self._publish()
-        except PortalError:
+            # Opened and closed without a change: the file stays as it was (only its time may move).
             self._discard()
+            if self.times is not None:
+                files.set_mtime(self.node.where, self.times[1])
+            return None
+        stored_name = ""
+        try:
+            name = storage.upload_name(account_id=self.client.account_id, filename=self.node.name)
+            stored_name = storage.store_local_file(self.staging, name)
+            mtime = self.times[1] if self.times is not None else time.time()
+            stored = files.Stored(name=stored_name, size=size, sha256=sha256, mtime=mtime)
+            return files.finished(self.client, self.node.where, stored, source_path=self.node.path)
+        except PortalError:
+            self._forget(stored_name)
             raise
         except OSError as exc:
-            self._discard()
+            self._forget(stored_name)
             logger.warning("could not store upload path=%s: %s", self.node.path, exc)
             raise StorageFailed(refusals.disk_error(exc)) from None
         except Exception:
-            self._discard()
+            self._forget(stored_name)
             logger.exception("could not record upload path=%s", self.node.path)
             raise StorageFailed(refusals.NOT_RECORDED) from None
-        return upload
+        finally:
+            self._discard()
 
-    def _received(self, size: int, sha256: str) -> services.ReceivedFile:
-        return services.ReceivedFile(
-            local_path=self.staging,
-            size=size,
-            sha256=sha256,
-            ftp_user=self.client.ftp_user,
-            door=self.client.door,
-            client_address=self.client.address,
-            source_path=self.node.path,
-        )
+    def _forget(self, stored_name: str) -> None:
+        """Nothing refers to bytes stored for a finish that failed: take them back out."""
+        if stored_name:
+            try:
+                storage.delete(stored_name)
+            except Exception:
+                logger.warning("could not remove %s from storage", stored_name, exc_info=True)
 
     def abandon(self) -> bool:
         """The transfer ended without the client finishing it; True when the bytes were kept.
@@ -289,12 +278,10 @@ class StagedUpload:
         """
         if self.refusal is None and is_temporary_name(self.node.name) and self.dirty:
             try:
-                self.flush()
-                self._seal()
-                self._publish()
+                self.finish()
                 logger.info("partial upload kept for resume path=%s bytes=%s", self.node.path, self.size)
                 return True
-            except (OSError, PortalError):
+            except PortalError:
                 pass
         self._discard()
         logger.info(
@@ -307,28 +294,9 @@ class StagedUpload:
         os.fsync(self.fd)
         size = os.fstat(self.fd).st_size
         sha = self._sha.hexdigest() if self._sha is not None and self._hashed_upto == size else ""
-        if sha:
-            # On a filesystem without user xattrs the worker hashes renamed files itself.
-            with contextlib.suppress(OSError):
-                os.setxattr(self.fd, SHA256_XATTR, sha.encode())
         os.close(self.fd)
         self.fd = -1
         return size, sha
-
-    def _publish(self) -> None:
-        """Put the sealed staging file in place under its name (atomic), durably."""
-        target = self.node.disk
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if self.times is not None:
-            os.utime(self.staging, self.times)
-        os.replace(self.staging, target)
-        fsync_dir(target.parent)
-
-    def _keep_unchanged(self) -> None:
-        self._discard()
-        if self.times is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.utime(self.node.disk, self.times)
 
     def _discard(self) -> None:
         if self.fd >= 0:

@@ -12,34 +12,37 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import DefaultStorage, default_storage
 from django.db import OperationalError
 from django.utils import timezone
 from PIL import Image
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from albums import imaging, intake, services, storage
-from albums.models import Door, Photo, Upload
+from albums.models import Album, Door, Photo, Upload
 from albums.services import FilePath, ReceivedFile
-from tests.helpers import register_upload
+from jobs.models import FTPUser, PhotoJob
+from tests.helpers import file_name, register_upload
 from tests.images import camera_exif, encode, jpeg, picture
 
 Register = Callable[..., Upload]
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def media_root(settings: Settings, tmp_path: Path) -> Path:
     """Each test gets its own storage, so file assertions see only that test's files."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
 
 
 @pytest.fixture
-def register(album, ftp_user, queued: list[int]) -> Register:  # type: ignore[no-untyped-def]
+def register(album: Album, ftp_user: FTPUser, queued: list[int]) -> Register:
     """Record a finished file the way the doors do."""
 
-    def register(filename: str, data: bytes, *, folder: str = "", into=None) -> Upload:  # type: ignore[no-untyped-def]
+    def register(filename: str, data: bytes, *, folder: str = "", into: Album | None = None) -> Upload:
         return register_upload(into or album, filename, data, folder=folder, ftp_user=ftp_user)
 
     return register
@@ -106,10 +109,10 @@ def test_the_next_claim_removes_what_a_killed_run_had_stored(register: Register,
     assert process(upload, "task-1") == "done"
 
     photo = Photo.objects.get()
-    assert stored_files(media_root, "photos") == sorted([photo.thumbnail.name, photo.preview.name])
+    assert stored_files(media_root, "photos") == sorted([file_name(photo.thumbnail), file_name(photo.preview)])
 
 
-def test_an_upload_whose_worker_keeps_dying_ends_failed(register: Register, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_upload_whose_worker_keeps_dying_ends_failed(register: Register, settings: Settings) -> None:
     settings.INTAKE_MAX_ATTEMPTS = 3
     upload = register("a.jpg", jpeg())
     for _ in range(3):  # each run is killed before it finishes
@@ -141,7 +144,7 @@ def test_a_transient_error_sends_the_upload_back_for_a_retry(register: Register)
     assert (upload.state, upload.reason, upload.attempts) == ("done", "", 2)
 
 
-def test_a_transient_error_on_the_last_attempt_ends_the_upload_failed(register: Register, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_transient_error_on_the_last_attempt_ends_the_upload_failed(register: Register, settings: Settings) -> None:
     settings.INTAKE_MAX_ATTEMPTS = 1
     upload = register("a.jpg", jpeg())
     token = intake.new_token("task-1")
@@ -179,7 +182,7 @@ def test_a_run_over_its_time_limit_ends_failed_and_only_that_tasks_run(register:
 # --- processing ----------------------------------------------------------------------------------
 
 
-def test_a_jpeg_becomes_a_photo_with_its_metadata_and_clean_renditions(register: Register, ftp_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_jpeg_becomes_a_photo_with_its_metadata_and_clean_renditions(register: Register, ftp_user: FTPUser) -> None:
     data = jpeg((3000, 2000), exif=camera_exif(orientation=6))
     upload = register("IMG_0001.JPG", data, folder="group")
 
@@ -196,8 +199,8 @@ def test_a_jpeg_becomes_a_photo_with_its_metadata_and_clean_renditions(register:
     assert photo.gps_latitude == pytest.approx(-33.86) and photo.gps_longitude == pytest.approx(-151.215)
     assert photo.uploaded_by == ftp_user
     assert photo.original.name == upload.file.name
-    assert default_storage.open(photo.original.name).read() == data
-    for name, long_side in ((photo.thumbnail.name, 400), (photo.preview.name, 2048)):
+    assert default_storage.open(file_name(photo.original)).read() == data
+    for name, long_side in ((file_name(photo.thumbnail), 400), (file_name(photo.preview), 2048)):
         img = open_stored(name)
         assert img.width < img.height and max(img.size) == long_side  # orientation applied
         assert "exif" not in img.info and dict(img.getexif()) == {}  # no metadata, so no GPS
@@ -240,10 +243,10 @@ def test_identical_bytes_under_another_name_point_at_the_existing_photo(register
     assert again.photo == photo
     assert again.reason == f"duplicate of photo {photo.pk} (a.jpg), same bytes"
     # The duplicate's renditions were not kept.
-    assert stored_files(media_root, "photos") == sorted([photo.thumbnail.name, photo.preview.name])
+    assert stored_files(media_root, "photos") == sorted([file_name(photo.thumbnail), file_name(photo.preview)])
 
 
-def test_identical_bytes_in_another_album_make_their_own_photo(register: Register, planned_job) -> None:  # type: ignore[no-untyped-def]
+def test_identical_bytes_in_another_album_make_their_own_photo(register: Register, planned_job: PhotoJob) -> None:
     other = services.album_create(job=planned_job, name="Class 2")
     data = jpeg()
     process(register("a.jpg", data))
@@ -267,10 +270,10 @@ def test_a_new_upload_to_the_same_path_replaces_the_photo_content(register: Regi
     assert (replaced.width, replaced.height, replaced.size) == (600, 900, len(newer_bytes))
     assert replaced.original.name == Upload.objects.get(pk=second.pk).file.name
     assert {replaced.thumbnail.name, replaced.preview.name}.isdisjoint(old_renditions)
-    assert stored_files(media_root, "photos") == sorted([replaced.thumbnail.name, replaced.preview.name])
-    assert open_stored(replaced.thumbnail.name).size == (267, 400)
+    assert stored_files(media_root, "photos") == sorted([file_name(replaced.thumbnail), file_name(replaced.preview)])
+    assert open_stored(file_name(replaced.thumbnail)).size == (267, 400)
     # The first upload's bytes stay with it, in the log.
-    assert default_storage.exists(Upload.objects.get(pk=first.pk).file.name)
+    assert default_storage.exists(file_name(Upload.objects.get(pk=first.pk).file))
 
 
 def test_the_same_bytes_to_the_same_path_keep_the_photo(register: Register) -> None:
@@ -305,14 +308,14 @@ def test_a_photo_missing_its_renditions_gets_them_back_when_processed_again(regi
     upload = register("a.jpg", jpeg())
     process(upload)
     photo = Photo.objects.get()
-    default_storage.delete(photo.thumbnail.name)
+    default_storage.delete(file_name(photo.thumbnail))
 
     intake.upload_reprocess(upload_ids=[upload.pk])
     assert process(upload) == "done"
 
     photo.refresh_from_db()
-    assert default_storage.exists(photo.thumbnail.name)
-    assert open_stored(photo.thumbnail.name).size == (300, 200)
+    assert default_storage.exists(file_name(photo.thumbnail))
+    assert open_stored(file_name(photo.thumbnail)).size == (300, 200)
 
 
 # --- rejections and quarantine -------------------------------------------------------------------
@@ -321,7 +324,7 @@ def test_a_photo_missing_its_renditions_gets_them_back_when_processed_again(regi
 def test_a_rejected_upload_is_kept_in_quarantine_with_its_reason(register: Register, media_root: Path) -> None:
     data = b"Shoot list: bride, groom, cake\n" * 20
     upload = register("notes.jpg", data)
-    received_as = upload.file.name
+    received_as = file_name(upload.file)
     assert received_as.startswith(f"uploads/{upload.account_id}/")
 
     assert process(upload) == "rejected"
@@ -329,35 +332,39 @@ def test_a_rejected_upload_is_kept_in_quarantine_with_its_reason(register: Regis
     upload.refresh_from_db()
     assert (upload.state, upload.reason, upload.photo) == ("rejected", "not an image", None)
     day = timezone.localtime(upload.received_at).strftime("%Y/%m/%d")
-    assert upload.file.name.startswith(f"quarantine/{upload.account_id}/{day}/{upload.pk}-")
-    assert upload.file.name.endswith(".jpg")
-    assert default_storage.open(upload.file.name).read() == data
+    assert file_name(upload.file).startswith(f"quarantine/{upload.account_id}/{day}/{upload.pk}-")
+    assert file_name(upload.file).endswith(".jpg")
+    assert default_storage.open(file_name(upload.file)).read() == data
     assert not default_storage.exists(received_as)
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
     assert stored_files(media_root, "photos") == []
     assert not Photo.objects.exists()
 
 
-def test_a_quarantined_upload_accepted_when_processed_again_leaves_quarantine(register: Register, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_quarantined_upload_accepted_when_processed_again_leaves_quarantine(
+    register: Register, settings: Settings
+) -> None:
     settings.INTAKE_FORMATS = ["JPEG"]
     upload = register("logo.png", encode(picture(), "PNG"))
     process(upload)
     upload.refresh_from_db()
     assert (upload.state, upload.reason) == ("rejected", "file type .png is not accepted")
-    quarantined = upload.file.name
+    quarantined = file_name(upload.file)
 
     settings.INTAKE_FORMATS = ["JPEG", "PNG"]
     intake.upload_reprocess(upload_ids=[upload.pk])
     assert process(upload) == "done"
 
     upload.refresh_from_db()
-    assert upload.file.name.startswith(f"uploads/{upload.account_id}/")
+    assert file_name(upload.file).startswith(f"uploads/{upload.account_id}/")
     assert Photo.objects.get().original.name == upload.file.name
     assert not default_storage.exists(quarantined)
-    assert default_storage.exists(upload.file.name)
+    assert default_storage.exists(file_name(upload.file))
 
 
-def test_a_photos_original_stays_put_when_its_upload_is_rejected_on_reprocess(register: Register, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_photos_original_stays_put_when_its_upload_is_rejected_on_reprocess(
+    register: Register, settings: Settings
+) -> None:
     upload = register("a.jpg", jpeg((300, 200)))
     process(upload)
     settings.INTAKE_MAX_PIXELS = 10_000  # an operator lowers the limit and processes it again
@@ -367,8 +374,8 @@ def test_a_photos_original_stays_put_when_its_upload_is_rejected_on_reprocess(re
 
     upload.refresh_from_db()
     photo = Photo.objects.get()
-    assert upload.file.name == photo.original.name and upload.file.name.startswith("uploads/")
-    assert default_storage.exists(photo.original.name)
+    assert upload.file.name == photo.original.name and file_name(upload.file).startswith("uploads/")
+    assert default_storage.exists(file_name(photo.original))
 
 
 @pytest.mark.parametrize(
@@ -379,7 +386,9 @@ def test_a_photos_original_stays_put_when_its_upload_is_rejected_on_reprocess(re
         ("INTAKE_FORMATS", ["PNG"], "file type .jpg is not accepted"),
     ],
 )
-def test_the_limits_come_from_settings(register: Register, settings, setting: str, value: object, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_limits_come_from_settings(
+    register: Register, settings: Settings, setting: str, value: object, reason: str
+) -> None:
     setattr(settings, setting, value)
     upload = register("a.jpg", jpeg((300, 200)))
     process(upload)
@@ -387,14 +396,17 @@ def test_the_limits_come_from_settings(register: Register, settings, setting: st
     assert (upload.state, upload.reason) == ("rejected", reason)
 
 
-def test_a_file_over_the_default_size_limit_is_rejected(album, ftp_user, tmp_path: Path, queued: list[int]) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_over_the_default_size_limit_is_rejected(
+    album: Album, ftp_user: FTPUser, tmp_path: Path, queued: list[int]
+) -> None:
     local = tmp_path / "huge.jpg"
     with local.open("wb") as f:
         f.truncate(50 * 1024 * 1024 + 1)  # sparse: costs no disk or time
+    stored = storage.store_local_file(local, storage.upload_name(account_id=album.job.account_id, filename="huge.jpg"))
     upload = services.file_finished(
         where=FilePath(album=album, folder="", filename="huge.jpg"),
         received=ReceivedFile(
-            local_path=local,
+            stored_name=stored,
             size=local.stat().st_size,
             sha256="",
             ftp_user=ftp_user,
@@ -407,14 +419,14 @@ def test_a_file_over_the_default_size_limit_is_rejected(album, ftp_user, tmp_pat
     assert (upload.state, upload.reason) == ("rejected", "larger than 50 MB")
 
 
-def test_an_upload_whose_album_was_deleted_is_rejected(register: Register, album) -> None:  # type: ignore[no-untyped-def]
+def test_an_upload_whose_album_was_deleted_is_rejected(register: Register, album: Album) -> None:
     upload = register("a.jpg", jpeg())
     album.delete()
 
     assert process(upload) == "rejected"
     upload.refresh_from_db()
     assert (upload.state, upload.reason) == ("rejected", "its album was deleted")
-    assert upload.file.name.startswith("quarantine/")
+    assert file_name(upload.file).startswith("quarantine/")
 
 
 # --- runs that meet trouble ----------------------------------------------------------------------
@@ -422,7 +434,7 @@ def test_an_upload_whose_album_was_deleted_is_rejected(register: Register, album
 
 def test_a_missing_original_is_a_storage_error_to_retry_not_a_rejection(register: Register) -> None:
     upload = register("a.jpg", jpeg())
-    os.rename(default_storage.path(upload.file.name), default_storage.path(upload.file.name) + ".away")
+    os.rename(default_storage.path(file_name(upload.file)), default_storage.path(file_name(upload.file)) + ".away")
 
     with pytest.raises(FileNotFoundError):
         process(upload)
@@ -454,13 +466,15 @@ def test_a_storage_error_while_saving_renditions_leaves_no_files(
 
 
 def test_a_file_deleted_over_sftp_while_it_is_processed_makes_no_photo(
-    register: Register, album, media_root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    register: Register, album: Album, media_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     upload = register("a.jpg", jpeg())
     real_analyse = imaging.analyse_image
 
-    def photographer_deletes_it_meanwhile(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        result = real_analyse(*args, **kwargs)  # type: ignore[arg-type]
+    def photographer_deletes_it_meanwhile(
+        *args: Any, **kwargs: Any
+    ) -> tuple[imaging.ImageInfo, list[imaging.Rendition]]:
+        result = real_analyse(*args, **kwargs)
         services.file_removed(where=FilePath(album=album, folder="", filename="a.jpg"), door=Door.SFTP)
         return result
 
@@ -480,8 +494,8 @@ def test_a_run_that_lost_its_claim_to_a_redelivery_commits_nothing(
     real_analyse = imaging.analyse_image
     redelivery = intake.new_token("task-1")
 
-    def redelivered_meanwhile(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        result = real_analyse(*args, **kwargs)  # type: ignore[arg-type]
+    def redelivered_meanwhile(*args: Any, **kwargs: Any) -> tuple[imaging.ImageInfo, list[imaging.Rendition]]:
+        result = real_analyse(*args, **kwargs)
         assert intake.upload_claim(upload_id=upload.pk, token=redelivery)
         return result
 
@@ -494,8 +508,8 @@ def test_a_run_that_lost_its_claim_to_a_redelivery_commits_nothing(
 
 
 def test_processing_works_on_a_storage_that_is_not_the_filesystem(
-    register: Register, settings, media_root: Path
-) -> None:  # type: ignore[no-untyped-def]
+    register: Register, settings: Settings, media_root: Path
+) -> None:
     # What S3-compatible storage looks like to the code: names and file objects, no paths.
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
     good = register("a.jpg", jpeg((900, 600)))
@@ -505,12 +519,13 @@ def test_processing_works_on_a_storage_that_is_not_the_filesystem(
     assert process(bad) == "rejected"
 
     photo = Photo.objects.get()
-    assert open_stored(photo.preview.name).size == (900, 600)
+    assert open_stored(file_name(photo.preview)).size == (900, 600)
     bad.refresh_from_db()
-    assert bad.file.name.startswith("quarantine/")
-    assert default_storage.open(bad.file.name).read() == b"not a picture"
-    # Really no filesystem underneath: nothing was written to disk.
-    assert type(default_storage._wrapped).__name__ == "InMemoryStorage"
+    assert file_name(bad.file).startswith("quarantine/")
+    assert default_storage.open(file_name(bad.file)).read() == b"not a picture"
+    # Really no filesystem underneath: nothing was written to disk. (default_storage is the lazy
+    # DefaultStorage proxy, which django-stubs types as the Storage it stands for.)
+    assert type(cast(DefaultStorage, default_storage)._wrapped).__name__ == "InMemoryStorage"
     assert stored_files(media_root) == []
 
 
@@ -521,7 +536,7 @@ def _age(upload: Upload, seconds: int) -> None:
     Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(seconds=seconds))
 
 
-def test_the_sweeper_queues_uploads_stuck_in_received(register: Register, queued: list[int], settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_sweeper_queues_uploads_stuck_in_received(register: Register, queued: list[int], settings: Settings) -> None:
     settings.INTAKE_STUCK_AFTER = 600
     stuck = register("a.jpg", jpeg())
     register("b.jpg", jpeg((20, 20)))  # just arrived: not stuck
@@ -564,19 +579,19 @@ def test_two_sweepers_at_once_queue_each_stuck_upload_once(register: Register, q
             nested[0] = intake.upload_sweep()
         return record(upload_id)
 
-    intake.upload_queue = second_scheduler_sweeps_now  # type: ignore[assignment]
+    intake.upload_queue = second_scheduler_sweeps_now
     try:
         first = intake.upload_sweep()
     finally:
-        intake.upload_queue = record  # type: ignore[assignment]
+        intake.upload_queue = record
 
     assert first + nested[0] == 4
     assert sorted(queued) == sorted(u.pk for u in uploads)  # each exactly once
 
 
 def test_reprocess_queues_finished_uploads_again_and_skips_one_being_processed(
-    register: Register, queued: list[int], django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+    register: Register, queued: list[int], django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     done = register("a.jpg", jpeg())
     process(done)
     rejected = register("b.jpg", b"text")
@@ -610,7 +625,9 @@ def test_reprocessing_a_done_upload_keeps_its_photo_and_renditions(register: Reg
 # --- queueing ------------------------------------------------------------------------------------
 
 
-def test_queueing_never_raises_when_the_broker_is_unreachable(monkeypatch: pytest.MonkeyPatch, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_queueing_never_raises_when_the_broker_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
     from portal.celery import app as celery_app

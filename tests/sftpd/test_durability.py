@@ -1,17 +1,20 @@
-"""Durability: staging names, fsync of file and folder before CLOSE is answered, atomic placement,
-nothing from a dropped connection, a full disk that fails one upload only, and the SHA-256 taken on
-the way in."""
+"""Durability: staging names, fsync of the file and of its folder in storage before CLOSE is answered,
+the listing and the upload log changed together, nothing from a dropped connection, a full disk that
+fails one upload only, and the SHA-256 taken on the way in."""
 
 from __future__ import annotations
 
 import errno
 import hashlib
 import os
+import socket
+import subprocess
 import time
 from pathlib import Path
 
 import asyncssh
 from django.conf import settings as django_settings
+from django.core.files.storage import default_storage
 
 from albums.models import Photo, Upload
 from tests.conftest import PASSWORD
@@ -19,31 +22,32 @@ from tests.helpers import connect, wait_for
 from tests.images import jpeg
 from tests.sftpd.conftest import refusal, run, sftp_session
 from tree import layout, staging
+from tree.models import TreeFile
 
 ALBUM = "/job00001/Class 1"
 
 
 def _staging() -> list[Path]:
-    directory = Path(django_settings.TREE_ROOT) / ".staging"
-    return sorted(directory.iterdir()) if directory.exists() else []
+    """The staging files of every server process."""
+    return sorted(p for p in layout.staging_root().rglob("*") if p.is_file())
 
 
-def test_bytes_are_staged_fsynced_with_their_folder_and_moved_into_place_before_close_is_answered(
+def test_bytes_are_staged_fsynced_and_linked_into_storage_with_their_folder_before_close_is_answered(
     sftp_server, ftp_user, album, monkeypatch
 ) -> None:
     events: list[tuple[str, str]] = []
-    real_fsync, real_replace = os.fsync, os.replace
+    real_fsync, real_link = os.fsync, os.link
 
     def fsync(fd: int) -> None:
         events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
         real_fsync(fd)
 
-    def replace(src: object, dst: object) -> None:
-        events.append(("replace", f"{src} -> {dst}"))
-        real_replace(src, dst)  # type: ignore[arg-type]
+    def link(src: str, dst: str) -> None:
+        events.append(("link", f"{src} -> {dst}"))
+        real_link(src, dst)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "link", link)
     data = jpeg()
 
     async def scenario() -> tuple[list[Path], list[tuple[str, str]], list[tuple[str, str]]]:
@@ -56,17 +60,17 @@ def test_bytes_are_staged_fsynced_with_their_folder_and_moved_into_place_before_
             return staged, before_close, list(events)
 
     staged, before_close, after_close = run(scenario)
-    final = layout.album_dir(album) / "a.jpg"
+    upload = Upload.objects.get()
+    stored = Path(django_settings.MEDIA_ROOT) / str(upload.file.name)
     assert len(staged) == 1 and len(staged[0].name) == 32  # a server-chosen name, not the client's
     assert not before_close
-    assert final.read_bytes() == data and not _staging()
+    assert stored.read_bytes() == data and not _staging()
+    assert TreeFile.objects.get().upload == upload and upload.size == len(data)  # listed with its row
     # All of it happened before the client's CLOSE returned.
-    kinds = [(kind, what) for kind, what in after_close]
-    staging_sync = kinds.index(("fsync", str(staged[0])))
-    move = kinds.index(("replace", f"{staged[0]} -> {final}"))
-    folder_sync = kinds.index(("fsync", str(final.parent)))
-    assert staging_sync < move < folder_sync
-    assert Upload.objects.get().size == len(data)
+    staging_sync = after_close.index(("fsync", str(staged[0])))
+    linked = after_close.index(("link", f"{staged[0]} -> {stored}"))
+    folder_sync = after_close.index(("fsync", str(stored.parent)))
+    assert staging_sync < linked < folder_sync
 
 
 def test_a_dropped_connection_leaves_no_upload_no_file_and_no_bytes(sftp_server, ftp_user, album) -> None:
@@ -79,7 +83,7 @@ def test_a_dropped_connection_leaves_no_upload_no_file_and_no_bytes(sftp_server,
 
     async def listing() -> list[str]:
         async with sftp_session(sftp_server.port) as sftp:
-            return await sftp.listdir(ALBUM)
+            return list(await sftp.listdir(ALBUM))
 
     run(drop)
     wait_for(lambda: not _staging(), timeout=10)
@@ -103,6 +107,7 @@ def test_a_dropped_upload_under_a_temporary_name_is_kept_for_resume_and_never_ta
     async def resume() -> tuple[int, bytes]:
         async with sftp_session(sftp_server.port) as sftp:
             size = (await sftp.stat(ALBUM + "/big.jpg.filepart")).size
+            assert size is not None
             async with sftp.open(ALBUM + "/big.jpg.filepart", "ab") as f:
                 await f.write(data[size:])
             await sftp.rename(ALBUM + "/big.jpg.filepart", ALBUM + "/big.jpg")
@@ -110,9 +115,8 @@ def test_a_dropped_upload_under_a_temporary_name_is_kept_for_resume_and_never_ta
                 return size, await f.read()
 
     run(drop)
-    kept = layout.album_dir(album) / "big.jpg.filepart"
-    wait_for(lambda: kept.exists(), timeout=10)
-    assert kept.read_bytes() == data[:half]
+    kept = wait_for(lambda: TreeFile.objects.filter(name="big.jpg.filepart").first(), timeout=10)
+    assert kept.size == half and default_storage.open(kept.content).read() == data[:half]
     assert not Upload.objects.exists()
     size, back = run(resume)
     assert size == half and back == data
@@ -142,7 +146,7 @@ def test_a_full_disk_fails_that_upload_with_a_message_and_other_sessions_go_on(
             failed = await refusal(full.close())
             again = await refusal(full.write(b"more"))
             await other.close()
-            return failed, again, await first.listdir(ALBUM)  # the failing session itself goes on too
+            return failed, again, list(await first.listdir(ALBUM))  # the failing session itself goes on too
 
     failed, again, listing = run(scenario)
     assert failed.reason.startswith("The server's disk is full, so this upload failed.")
@@ -164,7 +168,7 @@ def test_a_storage_failure_at_close_leaves_no_upload_record(sftp_server, ftp_use
         async with sftp_session(sftp_server.port) as sftp:
             f = await sftp.open(ALBUM + "/a.jpg", "wb")
             await f.write(jpeg())
-            return await refusal(f.close()), await sftp.listdir(ALBUM)
+            return await refusal(f.close()), list(await sftp.listdir(ALBUM))
 
     error, listing = run(scenario)
     assert "disk is full" in error.reason
@@ -198,14 +202,28 @@ def test_the_sha256_is_taken_while_bytes_arrive_in_order_and_left_to_the_worker_
             assert f.read() == data
 
 
-def test_staging_files_left_by_a_crash_are_swept_at_start(settings, tmp_path: Path) -> None:
+def test_staging_files_left_by_a_process_that_died_are_swept_at_start(settings, tmp_path: Path) -> None:
     settings.TREE_ROOT = tmp_path
-    staging = tmp_path / ".staging"
-    staging.mkdir()
-    old, fresh = staging / ("a" * 32), staging / ("b" * 32)
-    old.write_bytes(b"left by a crash")
-    fresh.write_bytes(b"another server is writing this")
-    two_days_ago = time.time() - 2 * 86400
-    os.utime(old, (two_days_ago, two_days_ago))
-    assert layout.sweep_staging() == 1
-    assert not old.exists() and fresh.exists()
+    host = socket.gethostname()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        folders = {
+            "dead": tmp_path / ".staging" / f"{host}-{dead.pid}",
+            "alive": tmp_path / ".staging" / f"{host}-{alive.pid}",
+            "other host": tmp_path / ".staging" / f"elsewhere-{dead.pid}",
+        }
+        for folder in folders.values():
+            folder.mkdir(parents=True)
+            (folder / ("a" * 32)).write_bytes(b"bytes being written")
+        old_loose = tmp_path / ".staging" / ("b" * 32)  # from before per-process folders
+        old_loose.write_bytes(b"left by a crash")
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(old_loose, (two_days_ago, two_days_ago))
+        assert layout.sweep_staging() == 2
+        assert not folders["dead"].exists() and not old_loose.exists()
+        assert folders["alive"].exists() and folders["other host"].exists()
+    finally:
+        alive.kill()
+        alive.wait()

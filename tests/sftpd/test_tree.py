@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import stat
 from pathlib import Path
+from typing import cast
 
 import asyncssh
 import pytest
@@ -137,10 +138,10 @@ def test_temporary_names_are_stored_and_listed_but_taken_in_only_when_renamed(
     async def scenario() -> tuple[list[str], int, list[str]]:
         async with sftp_session(sftp_server.port) as sftp:
             await _put(sftp, f"{ALBUM}/{name}", data)
-            listed = await sftp.listdir(ALBUM)
+            listed = list(await sftp.listdir(ALBUM))
             uploads_before = await db(Upload.objects.count)
             await sftp.rename(f"{ALBUM}/{name}", f"{ALBUM}/IMG_1.jpg")
-            return listed, uploads_before, await sftp.listdir(ALBUM)
+            return listed, uploads_before, list(await sftp.listdir(ALBUM))
 
     listed, uploads_before, after = run(scenario)
     assert name in listed
@@ -161,9 +162,9 @@ def test_rename_over_an_existing_name_replaces_it_with_rename_and_posix_rename(s
             await _put(sftp, ALBUM + "/b.jpg.filepart", b"new b")
             await sftp.posix_rename(ALBUM + "/b.jpg.filepart", ALBUM + "/b.jpg")
             async with sftp.open(ALBUM + "/a.jpg", "rb") as f:
-                a = await f.read()
+                a: bytes = await f.read()
             async with sftp.open(ALBUM + "/b.jpg", "rb") as f:
-                b = await f.read()
+                b: bytes = await f.read()
             return a, b, sorted(await sftp.listdir(ALBUM))
 
     a, b, listing = run(scenario)
@@ -185,7 +186,7 @@ def test_names_are_kept_as_sent_unicode_and_spaces(sftp_server, ftp_user, planne
             await sftp.mkdir("/job00001/Klasse 4ä")
             for name in names:
                 await _put(sftp, f"/job00001/Klasse 4ä/{name}", b"x")
-            return await sftp.listdir("/job00001/Klasse 4ä")
+            return list(await sftp.listdir("/job00001/Klasse 4ä"))
 
     listed = run(scenario)
     assert set(names) <= set(listed)
@@ -238,12 +239,13 @@ def test_dot_segments_are_refused_for_changes_and_never_climb_out(sftp_server, f
 
     result = run(scenario)
     for key in ("put ..", "put .", "mkdir ..", "mkdir .", "rename .."):
-        assert "'.' or '..'" in result[key].reason, key  # type: ignore[attr-defined]
+        assert "'.' or '..'" in cast(asyncssh.SFTPError, result[key]).reason, key
     assert result["realpath"] == "/job00001"
     assert result["list .."] == ["job00001"]
     assert isinstance(result["escape"], asyncssh.SFTPNoSuchFile)
     assert isinstance(result["host path"], asyncssh.SFTPNoSuchFile)
-    assert "Albums hold only files and the folders 'individuals' and 'group'." in result["slash"].reason  # type: ignore[attr-defined]
+    slash = cast(asyncssh.SFTPError, result["slash"])
+    assert "Albums hold only files and the folders 'individuals' and 'group'." in slash.reason
     assert isinstance(result["slash in album"], asyncssh.SFTPNoSuchFile)
     assert not Upload.objects.exists()
 
@@ -292,6 +294,7 @@ def test_resume_reopens_without_trunc_and_writes_at_an_offset_or_appends(sftp_se
             # A resume at an offset (FileZilla, WinSCP): no TRUNC, write where the file ends.
             await _put(sftp, ALBUM + "/a.jpg.filepart", first)
             size = (await sftp.stat(ALBUM + "/a.jpg.filepart")).size
+            assert size is not None
             async with sftp.open(ALBUM + "/a.jpg.filepart", "r+b") as f:
                 await f.write(data[size:], size)
             await sftp.rename(ALBUM + "/a.jpg.filepart", ALBUM + "/a.jpg")
@@ -302,9 +305,9 @@ def test_resume_reopens_without_trunc_and_writes_at_an_offset_or_appends(sftp_se
                 await f.write(data[2000:], 0)
             await sftp.rename(ALBUM + "/b.jpg.part", ALBUM + "/b.jpg")
             async with sftp.open(ALBUM + "/a.jpg", "rb") as f:
-                a = await f.read()
+                a: bytes = await f.read()
             async with sftp.open(ALBUM + "/b.jpg", "rb") as f:
-                b = await f.read()
+                b: bytes = await f.read()
             return a, b, size
 
     a, b, size = run(scenario)
@@ -346,6 +349,7 @@ def test_setstat_and_fsetstat_times_are_kept_and_listed_and_permissions_accepted
     attrs = run(scenario)
     assert attrs["a"].mtime == when and attrs["stat"].mtime == when
     assert attrs["b"].mtime == when + 60
+    assert attrs["a"].permissions is not None
     assert stat.S_ISREG(attrs["a"].permissions)  # nothing harmful changed: still a plain readable file
     assert Upload.objects.count() == 2
 
@@ -369,7 +373,7 @@ def test_listings_show_real_size_and_mtime_as_soon_as_the_file_is_closed(sftp_se
         async with sftp_session(sftp_server.port) as sftp:
             f = await sftp.open(ALBUM + "/a.jpg", "wb")
             await f.write(data)
-            during = await sftp.listdir(ALBUM)
+            during = list(await sftp.listdir(ALBUM))
             await f.close()
             listed = {n.filename: n.attrs for n in await sftp.readdir(ALBUM)}
             return during, listed["a.jpg"]
@@ -378,6 +382,7 @@ def test_listings_show_real_size_and_mtime_as_soon_as_the_file_is_closed(sftp_se
     assert "a.jpg" not in during  # still arriving: only the finished file is shown
     assert attrs.size == len(data)
     upload = Upload.objects.get()
+    assert attrs.mtime is not None
     assert abs(attrs.mtime - upload.received_at.timestamp()) < 60
 
 
@@ -393,7 +398,7 @@ def test_a_job_that_leaves_planned_disappears_but_an_upload_in_flight_completes(
             await db(services.job_set_status, job=planned_job, status="active")
             await f.write(data[1000:], 1000)
             await f.close()  # accepted: the bytes were on their way while the job was planned
-            listing = await sftp.listdir("/")
+            listing = list(await sftp.listdir("/"))
             new_open = await refusal(_put(sftp, ALBUM + "/late.jpg", data))
             mkdir = await refusal(sftp.mkdir(JOB + "/Class 9"))
             return listing, new_open, mkdir
@@ -411,9 +416,9 @@ def test_moving_a_file_between_individuals_and_group_and_deleting_it(sftp_server
         async with sftp_session(sftp_server.port) as sftp:
             await _put(sftp, ALBUM + "/individuals/a.jpg", b"a")
             await sftp.rename(ALBUM + "/individuals/a.jpg", ALBUM + "/group/a.jpg")
-            moved = await sftp.listdir(ALBUM + "/group")
+            moved = list(await sftp.listdir(ALBUM + "/group"))
             await sftp.remove(ALBUM + "/group/a.jpg")
-            return moved, await sftp.listdir(ALBUM + "/group")
+            return moved, list(await sftp.listdir(ALBUM + "/group"))
 
     moved, after = run(scenario)
     assert moved == ["a.jpg"] and after == []
@@ -425,7 +430,7 @@ def test_moving_a_file_between_individuals_and_group_and_deleting_it(sftp_server
 def test_a_user_with_a_password_sees_the_same_tree_after_logging_in_again(sftp_server, ftp_user, album) -> None:
     async def scenario() -> list[str]:
         async with sftp_session(sftp_server.port, "PHOTOGRAPHER", PASSWORD) as sftp:
-            return await sftp.listdir(ALBUM)
+            return list(await sftp.listdir(ALBUM))
 
     assert sorted(run(scenario)) == ["group", "individuals"]
 
@@ -469,7 +474,10 @@ def test_a_photo_follows_its_file_moved_replaced_and_deleted(sftp_server, celery
     wait_for(settled)
     assert Photo.objects.count() == 1
 
-    run(delete, ALBUM + "/group/a.jpg")
+    run(delete, ALBUM + "/group/a.jpg")  # copy.jpg still shows that picture: the photo moves there
+    photo.refresh_from_db()
+    assert (photo.folder, photo.filename) == ("group", "copy.jpg")
+    run(delete, ALBUM + "/group/copy.jpg")
     assert not Photo.objects.filter(pk=photo.pk).exists()
 
 

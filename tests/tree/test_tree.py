@@ -8,15 +8,17 @@ processing is the worker's own code (``albums.intake.upload_process``), called w
 from __future__ import annotations
 
 import hashlib
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytest_django import Settings
 
 from albums import intake
 from albums.models import Album, Door, Photo, Upload
 from jobs import services
+from jobs.models import FTPUser, PhotoJob
 from jobs.exceptions import (
     Conflict,
     Forbidden,
@@ -30,22 +32,22 @@ from jobs.exceptions import (
 )
 from tests.images import jpeg
 from tree import layout, refusals
+from tree.models import TreeFile
 from tree.operations import Tree
 from tree.principal import Client, Principal
-from tree.staging import SHA256_XATTR
 
 JOB = "/job00001"
 ALBUM = "/job00001/Class 1"
 
 
 @pytest.fixture(autouse=True)
-def own_disk(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def own_disk(settings: Settings, tmp_path: Path) -> None:
     settings.TREE_ROOT = tmp_path / "tree"
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
-def tree(ftp_user, planned_job, queued) -> Tree:  # type: ignore[no-untyped-def]
+def tree(ftp_user: FTPUser, planned_job: PhotoJob, queued: list[int]) -> Tree:
     return Tree(Client(principal=Principal(ftp_user=ftp_user, method="password"), door=Door.SFTP, address="10.1.2.3"))
 
 
@@ -59,10 +61,23 @@ def names(tree: Tree, path: str) -> list[str]:
     return [e.name for e in tree.listing(path)]
 
 
-def refused(call, *args: object, **kwargs: object) -> PortalError:  # type: ignore[no-untyped-def]
+def refused(call: Callable[..., object], *args: object, **kwargs: object) -> PortalError:
     with pytest.raises(PortalError) as caught:
         call(*args, **kwargs)
     return caught.value
+
+
+def read(tree: Tree, path: str) -> bytes:
+    reader = tree.open_read(path)
+    try:
+        return reader.read(0, reader.info().size + 1)
+    finally:
+        reader.close()
+
+
+def staged() -> list[Path]:
+    """Every staging file of every process (none is left once an upload ends, however it ends)."""
+    return [p for p in layout.staging_root().rglob("*") if p.is_file()]
 
 
 def processed(upload: Upload | None) -> Photo:
@@ -207,7 +222,7 @@ def test_a_file_is_taken_in_when_it_is_finished_and_not_before(
         "10.1.2.3",
         "/job00001/Class 1/a.jpg",
     )
-    assert (layout.album_dir(album) / "a.jpg").read_bytes() == data
+    assert read(tree, f"{ALBUM}/a.jpg") == data
 
 
 def test_an_abandoned_file_leaves_nothing_but_a_temporary_name_is_kept_for_resume(tree, album) -> None:
@@ -218,7 +233,7 @@ def test_an_abandoned_file_leaves_nothing_but_a_temporary_name_is_kept_for_resum
     part.write(0, b"y" * 5000)
     assert part.abandon() is True
     assert names(tree, ALBUM)[2:] == ["big.jpg.filepart"]
-    assert not Upload.objects.exists() and not list(layout.staging_dir().iterdir())
+    assert not Upload.objects.exists() and not staged()
 
 
 @pytest.mark.parametrize("name", ["a.jpg.filepart", "a.jpg.part", "a.jpg.TMP", ".a.jpg"])
@@ -227,7 +242,7 @@ def test_temporary_names_are_stored_and_listed_but_taken_in_only_when_renamed(tr
     assert put(tree, f"{ALBUM}/{name}", data) is None
     assert name in names(tree, ALBUM) and not Upload.objects.exists()
     # The SHA-256 travels with the file, so the rename need not read it again.
-    assert os.getxattr(layout.album_dir(album) / name, SHA256_XATTR).decode() == hashlib.sha256(data).hexdigest()
+    assert TreeFile.objects.get(name=name).sha256 == hashlib.sha256(data).hexdigest()
     tree.rename(f"{ALBUM}/{name}", f"{ALBUM}/group/a.jpg")
     row = Upload.objects.get()
     assert (row.filename, row.folder, row.size, row.sha256) == ("a.jpg", "group", len(data), row.sha256)
@@ -290,7 +305,7 @@ def test_resume_reopens_without_truncating_and_writes_at_an_offset_or_appends(tr
     tail = tree.open_write(f"{ALBUM}/a.jpg.filepart", truncate=False, append=True)
     tail.write(0, data[5000:])  # appending: the offset is ignored
     tail.finish()
-    assert (layout.album_dir(album) / "a.jpg.filepart").read_bytes() == data
+    assert read(tree, f"{ALBUM}/a.jpg.filepart") == data
     tree.rename(f"{ALBUM}/a.jpg.filepart", f"{ALBUM}/a.jpg")
     assert Upload.objects.get().sha256 == hashlib.sha256(data).hexdigest()
 
@@ -453,7 +468,9 @@ def test_another_accounts_job_of_the_same_name_stays_invisible(tree, account, ou
 # --- limits and hashing ---------------------------------------------------------------------------
 
 
-def test_a_file_over_the_size_limit_is_refused_and_nothing_is_kept(tree, album, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_over_the_size_limit_is_refused_and_nothing_is_kept(
+    tree: Tree, album: Album, settings: Settings
+) -> None:
     settings.TREE_MAX_FILE_BYTES = 10_000
     upload = tree.open_write(f"{ALBUM}/big.jpg")
     upload.write(0, b"x" * 8000)
@@ -466,7 +483,7 @@ def test_a_file_over_the_size_limit_is_refused_and_nothing_is_kept(tree, album, 
         offset.write(2**40, b"x")  # offsets are bounded too: no terabyte-sized sparse files
     offset.abandon()
     assert not Upload.objects.exists() and names(tree, ALBUM) == ["individuals", "group"]
-    assert not list(layout.staging_dir().iterdir())
+    assert not staged()
 
 
 def test_the_sha256_is_taken_while_bytes_arrive_in_order_and_left_to_the_worker_otherwise(tree, album) -> None:
@@ -483,3 +500,77 @@ def test_the_sha256_is_taken_while_bytes_arrive_in_order_and_left_to_the_worker_
     assert first.sha256 == hashlib.sha256(data).hexdigest()
     assert second.sha256 == ""  # the worker hashes the finished file instead
     assert processed(second).sha256 == hashlib.sha256(data).hexdigest()
+
+
+# --- shared photos: every listed path keeps its picture ---------------------------------------------
+
+
+def assert_every_listed_file_has_its_picture() -> None:
+    """Each listed final file's upload points at a photo holding exactly its bytes, stored and readable."""
+    for row in TreeFile.objects.filter(upload__isnull=False).select_related("upload__photo"):
+        upload = row.upload
+        assert upload is not None and upload.state == "done", (row, upload)
+        photo = upload.photo
+        assert photo is not None, row
+        assert photo.sha256 == upload.sha256, (row, photo)
+        with photo.original.open("rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == photo.sha256
+        # The photo stands at a listed path with the same bytes (its own, or the one it was handed to).
+        own = TreeFile.objects.get(album=photo.album, folder=photo.folder, name=photo.filename)
+        assert own.sha256 == photo.sha256
+
+
+def test_replacing_a_path_never_takes_the_picture_of_a_duplicate_at_another_path(tree, album) -> None:
+    x, y = jpeg(colour=(10, 10, 10)), jpeg(colour=(250, 20, 20))
+    first = processed(put(tree, f"{ALBUM}/A.jpg", x))
+    again = put(tree, f"{ALBUM}/A.jpg", x)
+    assert processed(again).pk == first.pk
+    assert again is not None and Upload.objects.get(pk=again.pk).reason == "same bytes as the photo already there"
+    duplicate = put(tree, f"{ALBUM}/B.jpg", x)
+    assert processed(duplicate).pk == first.pk and Photo.objects.count() == 1
+    replaced = processed(put(tree, f"{ALBUM}/A.jpg", y))
+    # B's picture went with B: the photo of X now stands at B, and A has a photo of Y of its own.
+    assert sorted(Photo.objects.values_list("filename", "sha256")) == [
+        ("A.jpg", hashlib.sha256(y).hexdigest()),
+        ("B.jpg", hashlib.sha256(x).hexdigest()),
+    ]
+    assert Photo.objects.get(filename="B.jpg").pk == first.pk and replaced.pk != first.pk
+    assert_every_listed_file_has_its_picture()
+
+
+def test_deleting_the_first_of_two_identical_files_keeps_the_other_ones_picture(tree, album) -> None:
+    x = jpeg(colour=(10, 10, 10))
+    photo = processed(put(tree, f"{ALBUM}/A.jpg", x))
+    processed(put(tree, f"{ALBUM}/group/B.jpg", x))
+    tree.remove(f"{ALBUM}/A.jpg")
+    moved = Photo.objects.get()
+    assert (moved.pk, moved.folder, moved.filename, moved.section) == (photo.pk, "group", "B.jpg", "group")
+    assert_every_listed_file_has_its_picture()
+    tree.remove(f"{ALBUM}/group/B.jpg")  # the last one: now the photo goes
+    assert not Photo.objects.exists()
+
+
+def test_renaming_another_file_over_the_first_keeps_the_duplicates_picture(tree, album) -> None:
+    x, z = jpeg(colour=(10, 10, 10)), jpeg(colour=(20, 200, 20))
+    processed(put(tree, f"{ALBUM}/A.jpg", x))
+    processed(put(tree, f"{ALBUM}/B.jpg", x))
+    processed(put(tree, f"{ALBUM}/C.jpg", z))
+    tree.rename(f"{ALBUM}/C.jpg", f"{ALBUM}/A.jpg")
+    assert sorted(Photo.objects.values_list("filename", "sha256")) == [
+        ("A.jpg", hashlib.sha256(z).hexdigest()),
+        ("B.jpg", hashlib.sha256(x).hexdigest()),
+    ]
+    assert_every_listed_file_has_its_picture()
+
+
+def test_moving_the_first_of_two_identical_files_between_sections_keeps_both_pictures(tree, album) -> None:
+    x = jpeg(colour=(10, 10, 10))
+    photo = processed(put(tree, f"{ALBUM}/individuals/A.jpg", x))
+    processed(put(tree, f"{ALBUM}/B.jpg", x))
+    tree.rename(f"{ALBUM}/individuals/A.jpg", f"{ALBUM}/group/A.jpg")
+    photo.refresh_from_db()
+    assert (photo.folder, photo.section) == ("group", "group") and Photo.objects.count() == 1
+    assert_every_listed_file_has_its_picture()
+    processed(put(tree, f"{ALBUM}/group/A.jpg", jpeg(colour=(1, 2, 3))))  # and now replace it
+    assert Photo.objects.count() == 2
+    assert_every_listed_file_has_its_picture()

@@ -1,0 +1,56 @@
+"""What the tree holds: one row per file a door lists (DESIGN §3, §11).
+
+Listings, sizes and times come from these rows, and a file's bytes from storage, so every server
+node shows the same tree and a crash can never leave a listed file without its upload or an upload
+without its file: the row changes in the same transaction as the upload log. Only the bytes of a
+file still being written live on a node's local disk (``tree.staging``).
+
+A file under a final name points at the upload that brought its bytes (``upload``: the bytes are
+``upload.file``, wherever intake moved them). A file under a temporary name (WinSCP's ``.filepart``,
+kept for a resume) is not an upload: its bytes are its own storage name (``content``), which becomes
+the upload's when the file is renamed to its final name.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from albums.models import Album, Folder, Upload
+
+
+class TreeFile(models.Model):
+    album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="tree_files")
+    folder = models.CharField(max_length=16, choices=Folder.choices, blank=True)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    mtime = models.FloatField()  # seconds since the epoch; clients set it after an upload
+    sha256 = models.CharField(max_length=64, blank=True)  # "" when the bytes came out of order
+    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.CASCADE, related_name="tree_files")
+    content = models.CharField(max_length=500, blank=True)  # storage name of a temporary file's bytes
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["album", "folder", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["album", "folder", "name"], name="treefile_path_unique"),
+            models.CheckConstraint(
+                condition=models.Q(folder__in=["", "individuals", "group"]), name="treefile_folder_valid"
+            ),
+            # Exactly one source of bytes: an upload (final names) or its own content (temporary ones).
+            models.CheckConstraint(
+                condition=(models.Q(upload__isnull=False) & models.Q(content=""))
+                | (models.Q(upload__isnull=True) & ~models.Q(content="")),
+                name="treefile_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.album}/{self.folder + '/' if self.folder else ''}{self.name}"
+
+    @property
+    def stored_name(self) -> str:
+        """Where the bytes are in storage."""
+        if self.upload is not None:
+            return self.upload.file.name or ""
+        return self.content
