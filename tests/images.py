@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image, ImageCms
 
@@ -45,6 +45,11 @@ def picture(
     if colour is not None:
         img = Image.blend(img, Image.new("RGB", size, colour), 0.5)
     return img.convert(mode)
+
+
+def rgb(img: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    """One pixel of an RGB image (Pillow types ``getpixel`` for every mode: a float or None too)."""
+    return cast(tuple[int, int, int], img.getpixel(xy))
 
 
 def encode(img: Image.Image, fmt: str = "JPEG", **params: Any) -> bytes:

@@ -15,23 +15,28 @@ from typing import Any
 
 import pytest
 from celery.signals import task_postrun
+from celery.worker.worker import WorkController
 from django.conf import settings as django_settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils import timezone
+from pytest_django import Settings
 
 from albums import imaging, intake
-from albums.models import Photo, Upload
+from albums.models import Album, Photo, Upload
 from albums.tasks import process_upload, retry_delay, sweep_uploads
+from jobs.models import FTPUser
 from portal.celery import app as celery_app
-from tests.helpers import register_upload, wait_for
+from tests.helpers import file_name, register_upload, wait_for
 from tests.images import jpeg
 
 pytestmark = pytest.mark.e2e
 
+Register = Callable[[str, bytes], Upload]
+
 
 @pytest.fixture
-def register(album, ftp_user) -> Callable[..., Upload]:  # type: ignore[no-untyped-def]
+def register(album: Album, ftp_user: FTPUser) -> Register:
     def register(filename: str, data: bytes) -> Upload:
         return register_upload(album, filename, data, ftp_user=ftp_user)
 
@@ -120,7 +125,7 @@ def test_beat_runs_the_sweeper_every_interval_and_drops_sweeps_nobody_ran() -> N
     assert entry["options"]["expires"] == float(django_settings.INTAKE_SWEEP_INTERVAL)
 
 
-def test_retries_wait_longer_each_time_with_jitter_up_to_the_maximum(settings) -> None:  # type: ignore[no-untyped-def]
+def test_retries_wait_longer_each_time_with_jitter_up_to_the_maximum(settings: Settings) -> None:
     settings.INTAKE_RETRY_DELAY, settings.INTAKE_RETRY_DELAY_MAX = 2, 300
     for retries, full in [(0, 2), (1, 4), (2, 8), (7, 256), (8, 300), (30, 300)]:
         delays = [retry_delay(retries) for _ in range(50)]
@@ -131,7 +136,9 @@ def test_retries_wait_longer_each_time_with_jitter_up_to_the_maximum(settings) -
 # --- with the worker -----------------------------------------------------------------------------
 
 
-def test_a_database_error_during_the_task_is_retried(register, celery_worker, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_error_during_the_task_is_retried(
+    register: Register, celery_worker: WorkController, settings: Settings
+) -> None:
     settings.INTAKE_RETRY_DELAY = 1  # the first retry comes 0.5-1 s later
     with photo_inserts_failing() as repair:
         upload = register("a.jpg", jpeg())
@@ -145,7 +152,9 @@ def test_a_database_error_during_the_task_is_retried(register, celery_worker, se
     assert upload.photo == Photo.objects.get()
 
 
-def test_a_task_whose_database_errors_persist_ends_failed(register, celery_worker, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_task_whose_database_errors_persist_ends_failed(
+    register: Register, celery_worker: WorkController, settings: Settings
+) -> None:
     settings.INTAKE_RETRY_DELAY = 1
     settings.INTAKE_MAX_ATTEMPTS = 2
     with photo_inserts_failing():
@@ -158,10 +167,12 @@ def test_a_task_whose_database_errors_persist_ends_failed(register, celery_worke
     assert not Photo.objects.exists()
 
 
-def test_a_storage_error_during_the_task_is_retried(transactional_db, register, request, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_storage_error_during_the_task_is_retried(
+    transactional_db: None, register: Register, request: pytest.FixtureRequest, settings: Settings
+) -> None:
     settings.INTAKE_RETRY_DELAY = 1
     upload = register("a.jpg", jpeg())  # queued; no worker yet
-    path = default_storage.path(upload.file.name)
+    path = default_storage.path(file_name(upload.file))
     os.rename(path, path + ".away")  # the storage volume is briefly unavailable
 
     request.getfixturevalue("celery_worker")  # the worker starts now
@@ -173,7 +184,9 @@ def test_a_storage_error_during_the_task_is_retried(transactional_db, register, 
     assert Photo.objects.count() == 1
 
 
-def test_the_same_task_delivered_twice_makes_one_photo(transactional_db, register, request, runs) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_task_delivered_twice_makes_one_photo(
+    transactional_db: None, register: Register, request: pytest.FixtureRequest, runs: list[tuple[str, Any]]
+) -> None:
     upload = register("a.jpg", jpeg())  # queued once by the upload itself
     task_id = str(uuid.uuid4())
     process_upload.apply_async((upload.pk,), task_id=task_id)
@@ -188,8 +201,12 @@ def test_the_same_task_delivered_twice_makes_one_photo(transactional_db, registe
 
 
 def test_the_sweeper_task_queues_an_upload_the_broker_never_got(
-    transactional_db, register, request, settings, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    transactional_db: None,
+    register: Register,
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with monkeypatch.context() as broker_down:
         broker_down.setattr(intake, "upload_queue", lambda upload_id: False)
         upload = register("a.jpg", jpeg())
@@ -204,7 +221,9 @@ def test_the_sweeper_task_queues_an_upload_the_broker_never_got(
     assert Photo.objects.count() == 1
 
 
-def test_an_unexpected_error_ends_the_upload_failed_with_it(register, celery_worker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_unexpected_error_ends_the_upload_failed_with_it(
+    register: Register, celery_worker: WorkController, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def bug(*args: object, **kwargs: object) -> None:
         raise ValueError("unexpected value 42")
 

@@ -11,12 +11,14 @@ import io
 import random
 
 import pytest
+from celery.worker.worker import WorkController
 from django.core.files.storage import default_storage
 from PIL import Image
 
 from albums.models import Photo, Upload
-from tests.conftest import PASSWORD
-from tests.helpers import connect, wait_for
+from jobs.models import FTPUser, PhotoJob
+from tests.conftest import PASSWORD, RunningServer
+from tests.helpers import connect, file_name, wait_for
 from tests.images import (
     animated_gif,
     camera_exif,
@@ -59,7 +61,9 @@ CORPUS: dict[str, tuple[bytes, str, str]] = {
 }
 
 
-def test_each_file_of_the_corpus_ends_as_expected(sftp_server, celery_worker, ftp_user, planned_job) -> None:  # type: ignore[no-untyped-def]
+def test_each_file_of_the_corpus_ends_as_expected(
+    sftp_server: RunningServer, celery_worker: WorkController, ftp_user: FTPUser, planned_job: PhotoJob
+) -> None:
     async def upload_all() -> None:
         async with connect(sftp_server.port, ftp_user.username, PASSWORD) as conn, conn.start_sftp_client() as sftp:
             await sftp.mkdir("/job00001/Corpus")
@@ -74,11 +78,11 @@ def test_each_file_of_the_corpus_ends_as_expected(sftp_server, celery_worker, ft
     assert outcome == {name: (state, reason) for name, (_, state, reason) in CORPUS.items()}
 
     for upload in Upload.objects.filter(state="rejected"):
-        assert upload.file.name.startswith(f"quarantine/{upload.account_id}/")
-        with default_storage.open(upload.file.name) as f:
+        assert file_name(upload.file).startswith(f"quarantine/{upload.account_id}/")
+        with default_storage.open(file_name(upload.file)) as f:
             assert f.read() == CORPUS[upload.filename][0]  # kept, byte for byte
     for photo in Photo.objects.all():
-        for name in (photo.thumbnail.name, photo.preview.name):
+        for name in (file_name(photo.thumbnail), file_name(photo.preview)):
             with default_storage.open(name) as f:
                 rendition = Image.open(io.BytesIO(f.read()))
                 rendition.load()

@@ -11,13 +11,15 @@ import io
 import json
 
 import pytest
+from celery.worker.worker import WorkController
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
 
 from albums.models import Photo, Upload
-from tests.conftest import PASSWORD
-from tests.helpers import connect, wait_for
+from jobs.models import FTPUser, PhotoJob
+from tests.conftest import PASSWORD, RunningServer
+from tests.helpers import connect, file_name, wait_for
 from tests.images import camera_exif, jpeg
 
 pytestmark = pytest.mark.e2e
@@ -28,8 +30,8 @@ def finished(count: int) -> bool:
 
 
 def test_re_uploads_replace_the_photo_and_identical_bytes_make_no_second_one(
-    sftp_server, celery_worker, ftp_user, planned_job
-) -> None:  # type: ignore[no-untyped-def]
+    sftp_server: RunningServer, celery_worker: WorkController, ftp_user: FTPUser, planned_job: PhotoJob
+) -> None:
     first, second = jpeg((3000, 2000), exif=camera_exif()), jpeg((2000, 3000), quality=80)
 
     async def put(path: str, data: bytes) -> None:
@@ -42,7 +44,7 @@ def test_re_uploads_replace_the_photo_and_identical_bytes_make_no_second_one(
     asyncio.run(put("/job00001/Class 1/anna.jpg", first))
     wait_for(lambda: finished(1))
     photo = Photo.objects.get()
-    old_renditions = [photo.thumbnail.name, photo.preview.name]
+    old_renditions = [file_name(photo.thumbnail), file_name(photo.preview)]
     assert (photo.width, photo.camera_model, photo.gps_latitude is not None) == (3000, "Canon EOS R5", True)
 
     asyncio.run(put("/job00001/Class 1/anna.jpg", second))  # a corrected version, same name
@@ -54,7 +56,7 @@ def test_re_uploads_replace_the_photo_and_identical_bytes_make_no_second_one(
     assert replaced.pk == photo.pk
     assert (replaced.width, replaced.height, replaced.camera_model, replaced.gps_latitude) == (2000, 3000, "", None)
     assert not any(default_storage.exists(name) for name in old_renditions)
-    with default_storage.open(replaced.thumbnail.name) as f:
+    with default_storage.open(file_name(replaced.thumbnail)) as f:
         assert Image.open(io.BytesIO(f.read())).size == (267, 400)
 
     out = io.StringIO()

@@ -50,7 +50,9 @@ def test_runportal_serves_web_and_sftp_and_stops_cleanly(tmp_path: Path) -> None
             return text if "Press Ctrl-C to stop." in text else None
 
         text = wait_for(banner, timeout=120)
-        password = re.search(r"Password: (\S+)", text).group(1)  # type: ignore[union-attr]
+        shown = re.search(r"Password: (\S+)", text)
+        assert shown is not None
+        password = shown.group(1)
         assert f"Port:     {sftp_port}" in text and "Protocol: SFTP" in text
         assert re.search(r"Host key: ssh-ed25519 SHA256:\S+", text)
         wait_for(lambda: _listening(sftp_port) and _listening(web_port), timeout=60)

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from jobs import services
 from jobs.exceptions import Conflict, Invalid
-from jobs.models import FTPUser, PhotoJob
+from jobs.models import Account, FTPUser, PhotoJob
 from tests.conftest import PASSWORD
 
 
@@ -30,23 +30,23 @@ def test_it_refuses_unknown_and_inactive_users(ftp_user: FTPUser) -> None:
     assert services.ftp_user_authenticate_password(username="photographer", password=PASSWORD) is None
 
 
-def test_a_user_without_password_cannot_log_in_with_an_empty_one(account) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_without_password_cannot_log_in_with_an_empty_one(account: Account) -> None:
     services.ftp_user_create(account=account, username="camera-1")
     assert services.ftp_user_authenticate_password(username="camera-1", password="") is None
 
 
 @pytest.mark.parametrize("name", ["ab", "Anna Smith", "anna/x", "x" * 65, "émile"])
-def test_it_rejects_bad_usernames(account, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_it_rejects_bad_usernames(account: Account, name: str) -> None:
     with pytest.raises(Invalid):
         services.ftp_user_create(account=account, username=name, password=PASSWORD)
 
 
-def test_usernames_are_unique_across_the_server_ignoring_case(ftp_user, outsider_account) -> None:  # type: ignore[no-untyped-def]
+def test_usernames_are_unique_across_the_server_ignoring_case(ftp_user: FTPUser, outsider_account: Account) -> None:
     with pytest.raises(Conflict):
         services.ftp_user_create(account=outsider_account, username="Photographer", password=PASSWORD)
 
 
-def test_the_database_refuses_a_username_the_service_would_refuse(account) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_refuses_a_username_the_service_would_refuse(account: Account) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         FTPUser.objects.create(account=account, username="Bad Name")
 
@@ -75,7 +75,7 @@ def test_it_rejects_weak_or_broken_keys(ftp_user: FTPUser) -> None:
         services.ssh_key_add(ftp_user=ftp_user, public_key="ssh-ed25519 not-base64")
 
 
-def test_it_creates_jobs_with_safe_folder_names(account) -> None:  # type: ignore[no-untyped-def]
+def test_it_creates_jobs_with_safe_folder_names(account: Account) -> None:
     job = services.job_create(account=account, internal_name="job00001")
     assert job.status == PhotoJob.Status.PLANNED
     for bad in ["..", ".hidden", "a/b", "job 1", ""]:
@@ -85,7 +85,7 @@ def test_it_creates_jobs_with_safe_folder_names(account) -> None:  # type: ignor
         services.job_create(account=account, internal_name="job00001")
 
 
-def test_the_same_job_name_may_exist_in_two_accounts(account, outsider_account) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_job_name_may_exist_in_two_accounts(account: Account, outsider_account: Account) -> None:
     services.job_create(account=account, internal_name="job00001")
     assert services.job_create(account=outsider_account, internal_name="job00001").pk
 

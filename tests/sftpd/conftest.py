@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import asyncssh
 import pytest
 from django.db import connections
+from pytest_django import Settings
 
 from tests.conftest import PASSWORD
 from tests.helpers import connect
@@ -23,7 +24,7 @@ T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
-def _own_ban_state(settings) -> None:  # type: ignore[no-untyped-def]
+def _own_ban_state(settings: Settings) -> None:
     settings.LOGIN_REDIS_PREFIX = f"sftpd-test-{uuid.uuid4().hex[:8]}:"
 
 

@@ -4,6 +4,7 @@ alike (unknown user, inactive user, wrong credentials)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
@@ -15,7 +16,9 @@ from tests.helpers import connect, run_client, wait_for
 from tests.sftpd.conftest import run, sftp_session
 
 
-async def _login_error(port: int, username: str, password: str | None = None, **kwargs: object) -> Exception:
+async def _login_error(
+    port: int, username: str, password: str | None = None, **kwargs: object
+) -> asyncssh.DisconnectError:
     try:
         async with connect(port, username, password, **kwargs) as conn:
             await conn.start_sftp_client()
@@ -27,7 +30,7 @@ async def _login_error(port: int, username: str, password: str | None = None, **
 def test_a_password_login_works_and_is_recorded(sftp_server, ftp_user, planned_job) -> None:
     async def scenario() -> list[str]:
         async with sftp_session(sftp_server.port) as sftp:
-            return await sftp.listdir("/")
+            return list(await sftp.listdir("/"))
 
     assert run(scenario) == ["job00001"]
     # Recorded beside the session, not before it: the client may be gone first.
@@ -45,7 +48,7 @@ def test_ssh_keys_of_the_ftp_user_log_in(sftp_server, ftp_user, planned_job, alg
 
     async def scenario() -> list[str]:
         async with sftp_session(sftp_server.port, password=None, client_keys=[key]) as sftp:
-            return await sftp.listdir("/")
+            return list(await sftp.listdir("/"))
 
     assert run(scenario) == ["job00001"]
     wait_for(lambda: SSHKey.objects.filter(pk=stored.pk, last_used_at__isnull=False).exists())
@@ -111,7 +114,7 @@ def test_unknown_inactive_and_wrong_password_fail_alike_each_after_one_hash(
     hashes: list[str] = []
     real_check = services.check_password
 
-    def counting_check(password: str, encoded: str, *args: object, **kwargs: object) -> bool:
+    def counting_check(password: str, encoded: str, *args: Any, **kwargs: Any) -> bool:
         hashes.append(encoded.split("$")[0])
         return real_check(password, encoded, *args, **kwargs)
 
@@ -119,7 +122,7 @@ def test_unknown_inactive_and_wrong_password_fail_alike_each_after_one_hash(
 
     names = ["nobody", "retired", "photographer", "keyonly"]
 
-    async def scenario() -> list[Exception]:
+    async def scenario() -> list[asyncssh.DisconnectError]:
         return [
             await _login_error(sftp_server.port, "nobody", PASSWORD),
             await _login_error(sftp_server.port, "retired", PASSWORD),
@@ -129,7 +132,7 @@ def test_unknown_inactive_and_wrong_password_fail_alike_each_after_one_hash(
 
     errors = run(scenario)
     assert [type(e) for e in errors] == [asyncssh.PermissionDenied] * 4
-    answers = {(e.code, str(e).replace(name, "USER")) for e, name in zip(errors, names, strict=True)}  # type: ignore[attr-defined]
+    answers = {(e.code, str(e).replace(name, "USER")) for e, name in zip(errors, names, strict=True)}
     assert len(answers) == 1  # the same answer for each
     # One hash with the same (default) hasher each time: the time taken does not tell them apart.
     assert len(hashes) == 4 and len(set(hashes)) == 1

@@ -14,6 +14,7 @@ import os
 import stat
 import subprocess
 from pathlib import Path
+from typing import cast
 from urllib.parse import quote
 
 import asyncssh
@@ -95,6 +96,7 @@ def test_a_write_with_trailing_bytes_is_accepted_as_openssh_does(sftp_server, ft
         async with sftp_session(sftp_server.port) as sftp:
             f = await sftp.open("/job00001/Class 1/rclone.jpg", "wb")
             handle = f._handle
+            assert handle is not None  # an open file has its handle
             # rclone 1.60's last short WRITE: the data, then bytes that belong to no field.
             await request(sftp, FXP_WRITE, String(handle), UInt64(0), String(b"photo bytes"), b"\x00" * 7)
             await f.close()
@@ -119,9 +121,9 @@ def test_mkdir_of_every_path_component_from_the_top_answers_at_once(sftp_server,
 
     top, job, album, group, again = run(scenario)
     assert isinstance(top, asyncssh.SFTPPermissionDenied)
-    assert "already exists" in job.reason  # type: ignore[attr-defined]
+    assert "already exists" in cast(asyncssh.SFTPError, job).reason
     assert (album, group) == ("ok", "ok")
-    assert "already exists" in again.reason  # type: ignore[attr-defined]
+    assert "already exists" in cast(asyncssh.SFTPError, again).reason
 
 
 def test_open_with_file_type_bits_in_the_permissions_works(sftp_server, ftp_user, album) -> None:
@@ -289,12 +291,13 @@ def test_winscp_sequence_filepart_fsetstat_rename_and_delete_then_rename(
             await sftp_wait_processed()
             # The photographer uploads a corrected portrait: same name, new bytes.
             await upload(sftp, newer, f"/job00001/{ALBUM}/Zoë Portrait.jpg")
-            return await sftp.readdir(f"/job00001/{ALBUM}")
+            return list(await sftp.readdir(f"/job00001/{ALBUM}"))
 
     async def sftp_wait_processed() -> None:
         await db(_assert_photos, album_tree)
 
-    listing = {n.filename: n.attrs for n in run(scenario)}
+    # Names come back as str from the client (a str path) and as bytes from its handler.
+    listing = {cast(str, n.filename): n.attrs for n in run(scenario)}
     assert listing["Zoë Portrait.jpg"].mtime == mtime
     assert not [name for name in listing if name.endswith(".filepart")]
     (album_tree / "Zoë Portrait.jpg").write_bytes(newer)  # what the album must now hold
@@ -314,7 +317,7 @@ def test_filezilla_sequence_realpath_list_mkdir_upload_setstat_list(
         try:
             while True:
                 batch, _ = await h.readdir(handle)
-                names += [n.filename.decode() for n in batch]  # type: ignore[union-attr]
+                names += [cast(bytes, n.filename).decode() for n in batch]
         except asyncssh.SFTPEOFError:
             pass
         await h.close(handle)
@@ -323,7 +326,7 @@ def test_filezilla_sequence_realpath_list_mkdir_upload_setstat_list(
     async def scenario() -> tuple[str, list[str], list[str]]:
         async with sftp_session(sftp_server.port) as sftp:
             h = sftp._handler
-            home = (await h.realpath(b"."))[0][0].filename.decode()
+            home = cast(bytes, (await h.realpath(b"."))[0][0].filename).decode()
             top = await listdir(h, "/job00001")
             folder = f"/job00001/{ALBUM}"
             for sub in ("", "/individuals", "/group"):

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from asyncssh.connection import SSHServerConnection
+from asyncssh.packet import SSHPacket
 from asyncssh.sftp import SFTPServerHandler
 
 from sftpd import compat, listener
@@ -24,9 +25,9 @@ def test_a_real_session_handler_has_the_private_attributes_the_server_reads(
     seen: list[SFTPServerHandler] = []
     original = PortalSFTPHandler._process_packet
 
-    async def spy(self, *args: object) -> None:  # type: ignore[no-untyped-def]
+    async def spy(self: PortalSFTPHandler, pkttype: int, pktid: int, packet: SSHPacket) -> None:
         seen.append(self)
-        await original(self, *args)
+        await original(self, pkttype, pktid, packet)
 
     monkeypatch.setattr(PortalSFTPHandler, "_process_packet", spy)
 

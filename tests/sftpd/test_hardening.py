@@ -4,6 +4,7 @@ refuses once a client is in."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable
 
 import asyncssh
 import pytest
@@ -100,7 +101,7 @@ def test_exec_shell_pty_other_subsystems_and_forwarding_are_refused_promptly(
     async def scenario() -> dict[str, object]:
         results: dict[str, object] = {}
         async with connect(sftp_server.port, "photographer", PASSWORD) as conn:
-            attempts = {
+            attempts: dict[str, Callable[[], Awaitable[object]]] = {
                 # rclone probes with these before it starts; a prompt refusal and it carries on
                 "exec md5sum": lambda: conn.run("md5sum", check=False),
                 "exec sha1sum": lambda: conn.run("sha1sum", check=False),
@@ -157,7 +158,7 @@ def test_the_sftp_version_is_3_even_when_a_client_offers_6_as_winscp_does(sftp_s
         async with sftp_session(sftp_server.port, sftp_version=6) as sftp:
             async with sftp.open("/job00001/Class 1/v6.jpg", "wb") as f:
                 await f.write(b"bytes")
-            return sftp.version, await sftp.listdir("/job00001/Class 1")
+            return sftp.version, list(await sftp.listdir("/job00001/Class 1"))
 
     version, listing = run(scenario)
     assert version == 3

@@ -5,15 +5,21 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+from pytest_django.live_server_helper import LiveServer
 
 from tests.conftest import PASSWORD
 from tests.helpers import require_program
 
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
+
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def browser() -> Iterator[WebDriver]:
     chromium = require_program("chromium", "chromium")
     driver_path = require_program("chromedriver", "chromium-driver")
     from selenium import webdriver
@@ -35,7 +41,7 @@ def browser() -> Iterator[object]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def log_in(browser, live_server, username: str = "olivia") -> None:  # type: ignore[no-untyped-def]
+def log_in(browser: WebDriver, live_server: LiveServer, username: str = "olivia") -> None:
     """Log in through the admin login form, as a person does."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -47,7 +53,7 @@ def log_in(browser, live_server, username: str = "olivia") -> None:  # type: ign
     WebDriverWait(browser, 20).until(lambda b: "Site administration" in b.title)
 
 
-def click_and_wait(browser, element) -> None:  # type: ignore[no-untyped-def]
+def click_and_wait(browser: WebDriver, element: WebElement) -> None:
     """Click a submit button and wait until the next page has replaced this one."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions

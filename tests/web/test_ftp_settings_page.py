@@ -4,31 +4,37 @@ generated password once, adds an SSH key, and the photographer logs in over SFTP
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+from pytest_django.live_server_helper import LiveServer
 
 from jobs import services
-from jobs.models import FTPUser
-from tests.conftest import PASSWORD
+from jobs.models import Account, FTPUser, PhotoJob
+from tests.conftest import PASSWORD, RunningServer
 from tests.helpers import connect
 from tests.web.conftest import click_and_wait, log_in
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _can_list_jobs(port: int, username: str, **credentials: object) -> list[str]:
+def _can_list_jobs(port: int, username: str, **credentials: Any) -> list[str]:
     async def run() -> list[str]:
         async with connect(port, username, **credentials) as conn, conn.start_sftp_client() as sftp:
-            return await sftp.listdir("/")
+            return list(await sftp.listdir("/"))
 
     return asyncio.run(run())
 
 
 def test_owner_creates_an_ftp_user_whose_generated_password_works_over_sftp(
-    browser, live_server, sftp_server, account, planned_job
-) -> None:  # type: ignore[no-untyped-def]
+    browser: WebDriver, live_server: LiveServer, sftp_server: RunningServer, account: Account, planned_job: PhotoJob
+) -> None:
     from selenium.webdriver.common.by import By
 
     log_in(browser, live_server)
@@ -47,8 +53,13 @@ def test_owner_creates_an_ftp_user_whose_generated_password_works_over_sftp(
 
 
 def test_owner_adds_a_key_that_logs_in_and_sees_bad_keys_refused(
-    browser, live_server, sftp_server, account, ftp_user, planned_job
-) -> None:  # type: ignore[no-untyped-def]
+    browser: WebDriver,
+    live_server: LiveServer,
+    sftp_server: RunningServer,
+    account: Account,
+    ftp_user: FTPUser,
+    planned_job: PhotoJob,
+) -> None:
     from selenium.webdriver.common.by import By
 
     key = asyncssh.generate_private_key("ssh-ed25519", comment="camera-1")
@@ -72,8 +83,8 @@ def test_owner_adds_a_key_that_logs_in_and_sees_bad_keys_refused(
 
 
 def test_only_owners_of_the_studio_reach_its_settings(
-    client: Client, account, outsider_account, django_user_model
-) -> None:  # type: ignore[no-untyped-def]
+    client: Client, account: Account, outsider_account: Account, django_user_model: type[User]
+) -> None:
     assert client.get(f"/accounts/{account.pk}/ftp/").status_code == 302  # login first
     staff = django_user_model.objects.create_user(username="sam", password=PASSWORD)
     services.account_add_member(account=account, user=staff, role="staff")
