@@ -42,7 +42,7 @@ from django.db import models, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from albums import imaging, photos, storage
+from albums import broker, imaging, photos, storage
 from albums.models import Photo, Upload
 from portal.celery import app as celery_app
 
@@ -51,7 +51,6 @@ logger = logging.getLogger(__name__)
 RECEIVED, PROCESSING = Upload.State.RECEIVED, Upload.State.PROCESSING
 DONE, REJECTED, FAILED = Upload.State.DONE, Upload.State.REJECTED, Upload.State.FAILED
 
-PROCESS_TASK = "albums.process_upload"  # albums.tasks.process_upload
 INTERRUPTED = "processing was interrupted (the worker stopped)"
 # The sweeper queues at most this many uploads per run; the next run takes the rest.
 SWEEP_BATCH = 1000
@@ -71,7 +70,7 @@ def upload_queue(upload_id: int) -> bool:
     try:
         # By name: the task module imports this one, and the SFTP or FTP server queueing here need
         # not import Celery task code at all.
-        celery_app.send_task(PROCESS_TASK, args=(upload_id,))
+        celery_app.send_task(broker.PROCESS_TASK, args=(upload_id,))
     except Exception:  # any broker or transport error: nothing is lost
         logger.warning("could not queue upload %s; the sweeper will queue it", upload_id, exc_info=True)
         return False
@@ -458,31 +457,48 @@ def _ensure_renditions(photo: Photo, renditions: dict[str, str]) -> list[str]:
 
 
 def upload_sweep(*, limit: int = SWEEP_BATCH) -> int:
-    """Queue uploads stuck in ``received`` or ``processing`` beyond INTAKE_STUCK_AFTER seconds.
+    """Queue uploads stuck in ``received`` or ``processing`` beyond INTAKE_STUCK_AFTER seconds, when
+    their message can really be lost.
 
     A ``processing`` upload that old lost its worker (the threshold is above the hard time limit):
     it goes back to ``received``, keeping its claim token so the next claim can clear what that run
-    left behind. Each row is taken with a conditional UPDATE on its ``updated_at``, so when two
-    schedulers sweep at once only one of them queues it; a task queued twice would be harmless
-    anyway, the claim sees to that. Returns the number of uploads queued.
+    left behind. An upload whose message is still in the broker (waiting in the queue, or delivered
+    and not yet acknowledged, see ``albums.broker``) is left alone: a backlog is slow, not lost, and
+    queueing it again would only double it. Where the broker cannot be looked into, an upload is
+    queued again at growing intervals (INTAKE_STUCK_AFTER, then twice that, four times ...). Each
+    row is taken with a conditional UPDATE on its ``updated_at``, so when two schedulers sweep at
+    once only one of them queues it. Returns the number of uploads queued.
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=settings.INTAKE_STUCK_AFTER)
     stuck = list(
         Upload.objects.filter(state__in=(RECEIVED, PROCESSING), updated_at__lt=cutoff)
         .order_by("updated_at")
-        .values_list("pk", "state", "updated_at")[:limit]
+        .values_list("pk", "state", "updated_at", "requeued")[:limit]
     )
+    if not stuck:
+        return 0
+    waiting = broker.waiting_upload_ids()
     queued = 0
-    for upload_id, state, updated_at in stuck:
+    for upload_id, state, updated_at, requeued in stuck:
+        has_message = waiting is not None and upload_id in waiting
+        if waiting is None and now - updated_at < timedelta(
+            seconds=settings.INTAKE_STUCK_AFTER * 2 ** min(requeued, 6)
+        ):
+            continue  # no way to look: back off
         changes: dict[str, object] = {"updated_at": now}
         if state == PROCESSING:
             changes.update(state=RECEIVED, reason=INTERRUPTED)
-        if Upload.objects.filter(pk=upload_id, state=state, updated_at=updated_at).update(**changes):
+        if not has_message:
+            changes["requeued"] = F("requeued") + 1
+        if (
+            Upload.objects.filter(pk=upload_id, state=state, updated_at=updated_at).update(**changes)
+            and not has_message
+        ):
             upload_queue(upload_id)
             queued += 1
     if queued:
-        logger.info("sweeper queued %d stuck upload(s)", queued)
+        logger.info("sweeper queued %d stuck upload(s) whose message was missing", queued)
     return queued
 
 

@@ -120,6 +120,7 @@ class Upload(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED)
     reason = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    requeued = models.PositiveIntegerField(default=0)  # times the sweeper had to queue it again
     # The Celery task id that holds the claim while processing: a redelivery of that same message
     # (its worker died) may take the claim over; any other task may not.
     claimed_by = models.CharField(max_length=64, blank=True)
@@ -127,6 +128,8 @@ class Upload(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When housekeeping removed the bytes of an upload nothing needs any more (the row stays).
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

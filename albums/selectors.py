@@ -40,7 +40,8 @@ def upload_as_dict(upload: Upload) -> dict[str, Any]:
         "sha256": upload.sha256,
         "photo_id": upload.photo_id,
         "attempts": upload.attempts,
-        "file": upload.file.name,  # storage name; under quarantine/ when rejected
+        "file": upload.file.name,  # storage name; under quarantine/ when rejected; "" once purged
+        "purged_at": upload.purged_at.isoformat() if upload.purged_at else None,
         "received_at": upload.received_at.isoformat(),
         "finished_at": upload.finished_at.isoformat() if upload.finished_at else None,
     }

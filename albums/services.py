@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from albums import intake, photos, storage
+from albums import outbox, photos, storage
 from albums.models import SECTION_OF_FOLDER, Album, Door, Photo, Upload
 from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound
 from jobs.models import FTPUser, PhotoJob
@@ -107,11 +107,6 @@ class ReceivedFile:
     source_path: str = ""  # the path the client used (for a device: below its album)
 
 
-def _queue_processing(upload_id: int) -> None:
-    """Queue the processing; if the broker is down the upload stays ``received`` for the sweeper."""
-    intake.upload_queue(upload_id)
-
-
 def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
     """Record a finished file and queue its processing once the row is committed.
 
@@ -146,7 +141,8 @@ def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
             size=received.size,
             sha256=received.sha256,
         )
-        transaction.on_commit(lambda: _queue_processing(upload.pk))
+        # The close is answered once this commits; the outbox sends the task in the background.
+        transaction.on_commit(lambda: outbox.submit(upload.pk))
     logger.info(
         "upload registered id=%s account=%s job=%s path=%s section=%s size=%s sha256=%s user=%s door=%s address=%s",
         upload.pk,

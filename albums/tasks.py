@@ -12,7 +12,8 @@ attempt that ran into trouble ends:
 - the soft time limit ends the upload ``failed`` ("processing took longer than N seconds");
 - any other exception is a bug: the upload ends ``failed`` with the error, and the task fails;
 - the hard time limit (the pool kills the run when the soft one could not stop it, e.g. inside a
-  C decoder) does the same from the worker's main process, in ``IntakeTask.on_failure``.
+  C decoder) does the same from the worker's main process, in ``IntakeRequest.on_timeout`` (Celery's
+  custom request class: the one hook that runs for a hard time limit in every Celery 5 release).
 
 A bad file is not an exception here: it ends as a rejected upload with its reason.
 """
@@ -20,15 +21,15 @@ A bad file is not an exception here: it ends as a rejected upload with its reaso
 from __future__ import annotations
 
 import random
-from typing import Any
 
-from billiard.einfo import ExceptionInfo
 from celery import Task, shared_task
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.worker.request import Request
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from albums import intake
+from albums.housekeeping import uploads_purge
 
 TRANSIENT_ERRORS = (DatabaseError, InterfaceError, OSError)
 
@@ -47,15 +48,17 @@ def _took_too_long(seconds: object) -> str:
     return f"processing took longer than {seconds} seconds" if seconds else "processing took too long"
 
 
-class IntakeTask(Task):
-    def on_failure(
-        self, exc: Exception, task_id: str, args: tuple[Any, ...], kwargs: dict[str, Any], einfo: ExceptionInfo
-    ) -> None:
+class IntakeRequest(Request):
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        super().on_timeout(soft, timeout)
         # On a hard time limit the pool has killed the run and Celery acknowledges the message:
         # without this the upload would sit in "processing" until the sweeper picked it up.
-        if isinstance(exc, TimeLimitExceeded) and args:
-            limit = exc.args[0] if exc.args else None  # the limit this run had
-            intake.upload_fail(upload_id=args[0], task_id=task_id, reason=_took_too_long(limit))
+        if not soft and self.args:
+            intake.upload_fail(upload_id=int(self.args[0]), task_id=self.id, reason=_took_too_long(timeout))
+
+
+class IntakeTask(Task):
+    Request = "albums.tasks:IntakeRequest"
 
 
 @shared_task(
@@ -97,3 +100,8 @@ def process_upload(self: IntakeTask, upload_id: int) -> str:
 @shared_task(name="albums.sweep_uploads")
 def sweep_uploads() -> int:
     return intake.upload_sweep()
+
+
+@shared_task(name="albums.housekeeping")
+def housekeeping() -> int:
+    return uploads_purge()

@@ -1,8 +1,10 @@
 """The Celery application; configuration comes from Django settings (``CELERY_*``).
 
-Beat runs one periodic task, the intake sweeper (``albums.sweep_uploads``, every
-INTAKE_SWEEP_INTERVAL seconds). Running two beat processes by mistake does no harm: each stuck
-upload is taken by one sweep only (a conditional UPDATE), and a task queued twice makes one photo.
+Beat runs two periodic tasks: the intake sweeper (``albums.sweep_uploads``, every
+INTAKE_SWEEP_INTERVAL seconds) and housekeeping (``albums.housekeeping``, every
+INTAKE_HOUSEKEEPING_INTERVAL seconds). Running two beat processes by mistake does no harm: each
+stuck upload is taken by one sweep only and each purge by one run (conditional UPDATEs), and a
+task queued twice makes one photo.
 """
 
 from __future__ import annotations
@@ -31,3 +33,5 @@ def _schedule_sweeper(sender: Celery, **kwargs: object) -> None:
         # expiry a worker coming back would run hundreds of them in a row.
         expires=interval,
     )
+    every = float(settings.INTAKE_HOUSEKEEPING_INTERVAL)
+    sender.add_periodic_task(every, sender.signature("albums.housekeeping"), name="housekeeping", expires=every)

@@ -42,6 +42,14 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    value = env(name, str(default))
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -219,6 +227,9 @@ INTAKE_FORMATS = envlist("INTAKE_FORMATS", "JPEG,PNG")
 INTAKE_MAX_ATTEMPTS = envint("INTAKE_MAX_ATTEMPTS", 5)
 INTAKE_STUCK_AFTER = envint("INTAKE_STUCK_AFTER", 600)  # seconds before the sweeper re-queues
 INTAKE_SWEEP_INTERVAL = envint("INTAKE_SWEEP_INTERVAL", 60)
+# The bytes of deleted, replaced and rejected uploads are purged after this many days (rows stay).
+INTAKE_RETENTION_DAYS = envint("INTAKE_RETENTION_DAYS", 30)
+INTAKE_HOUSEKEEPING_INTERVAL = envint("INTAKE_HOUSEKEEPING_INTERVAL", 3600)  # seconds between runs
 # Transient errors (database, storage) are retried after INTAKE_RETRY_DELAY seconds, doubling up to
 # INTAKE_RETRY_DELAY_MAX, until INTAKE_MAX_ATTEMPTS is reached.
 INTAKE_RETRY_DELAY = envint("INTAKE_RETRY_DELAY", 2)
@@ -253,6 +264,8 @@ LOGIN_BAN_SECONDS = envint("LOGIN_BAN_SECONDS", 900)
 # in each process.
 LOGIN_REDIS_URL = env("LOGIN_REDIS_URL", REDIS_URL)
 LOGIN_REDIS_PREFIX = env("LOGIN_REDIS_PREFIX", "login:")
+# Seconds a login waits for Redis at most; after a failure Redis is left alone for 10 s.
+LOGIN_REDIS_TIMEOUT = envfloat("LOGIN_REDIS_TIMEOUT", 0.25)
 LOGIN_MAX_AUTH_TRIES = envint("LOGIN_MAX_AUTH_TRIES", 6)  # failed attempts on one connection
 # rclone opens up to --transfers + --checkers (12) connections at once; FileZilla up to 10.
 LOGIN_MAX_SESSIONS_PER_USER = envint("LOGIN_MAX_SESSIONS_PER_USER", 20)

@@ -18,12 +18,14 @@ from functools import partial
 import asyncssh
 from django.conf import settings
 
-from sftpd import compat, hostkeys
+from sftpd import bridge, compat, hostkeys
 from sftpd.server import PortalSSHServer
 from tree.guard import ConnectionCounter, LoginGuard, make_counter, make_guard
 from tree.layout import sweep_staging
 
 logger = logging.getLogger(__name__)
+
+BAN_EXPIRY_INTERVAL = 60  # seconds between sweeps of expired bans kept in this process
 
 KEX_ALGS = [
     "mlkem768x25519-sha256",
@@ -77,11 +79,18 @@ class PortalAcceptor:
         self._acceptor = acceptor
         self.guard = guard
         self.counter = counter
+        self._housekeeping = asyncio.get_running_loop().create_task(self._expire_bans())
+
+    async def _expire_bans(self) -> None:
+        while True:
+            await asyncio.sleep(BAN_EXPIRY_INTERVAL)
+            await bridge.run(self.guard.expire)
 
     def get_port(self) -> int:
         return self._acceptor.get_port()
 
     def close(self) -> None:
+        self._housekeeping.cancel()
         self._acceptor.close()
 
     async def wait_closed(self) -> None:

@@ -49,7 +49,8 @@ class SessionStats:
     started: float = field(default_factory=time.monotonic)
     files: int = 0
     bytes: int = 0
-    partial: int = 0  # uploads cut off by a dropped connection
+    partial: int = 0  # uploads cut off by a dropped connection (kept for a resume, or discarded)
+    open_uploads: int = 0  # written files not finished yet: partial too if the connection ends now
     channels: int = 0
 
 
@@ -162,7 +163,8 @@ class PortalSSHServer(asyncssh.SSHServer):
                 duration=f"{time.monotonic() - self._stats.started:.1f}s",
                 files=self._stats.files,
                 bytes=self._stats.bytes,
-                partial=self._stats.partial,
+                # asyncssh abandons what was still open after this hook runs: those count already.
+                partial=self._stats.partial + self._stats.open_uploads,
                 outcome=self._describe(exc),
             ),
         )

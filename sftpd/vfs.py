@@ -152,6 +152,8 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         )
         if attrs.mtime is not None:
             upload.set_times(attrs.atime, attrs.mtime)
+        if self.stats is not None:
+            self.stats.open_uploads += 1
         return upload
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
@@ -169,7 +171,11 @@ class PortalSFTPServer(asyncssh.SFTPServer):
     async def finish(self, upload: StagedUpload) -> None:
         """The client closed a file it wrote: the answer waits until it is durable and recorded."""
         changed = upload.dirty or not upload.resumed
-        await bridge.run(upload.finish)
+        try:
+            await bridge.run(upload.finish)
+        finally:
+            if self.stats is not None:
+                self.stats.open_uploads -= 1
         if self.stats is not None and changed:
             self.stats.files += 1
             self.stats.bytes += upload.size
@@ -180,6 +186,7 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         elif isinstance(file_obj, StagedUpload):
             # Only asyncssh closes a written file here: the connection went away with it open.
             if self.stats is not None:
+                self.stats.open_uploads -= 1
                 self.stats.partial += 1
             await bridge.run(file_obj.abandon)
 

@@ -19,16 +19,24 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.worker.worker import WorkController
 from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from django.db import connections
 
-from albums import intake
+from albums import intake, outbox
 from albums import services as album_services
+from albums.models import Album
 from jobs import services
+from jobs.models import Account, FTPUser, PhotoJob
 from portal.celery import app as celery_app
+
+if TYPE_CHECKING:
+    from sftpd.listener import PortalAcceptor
 
 PASSWORD = "correct horse battery staple"
 
@@ -66,34 +74,34 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture
-def owner(django_user_model):  # type: ignore[no-untyped-def]
+def owner(django_user_model: type[User]) -> User:
     return django_user_model.objects.create_user(username="olivia", password=PASSWORD, is_staff=True)
 
 
 @pytest.fixture
-def account(db, owner):  # type: ignore[no-untyped-def]
+def account(db: None, owner: User) -> Account:
     studio = services.account_create(name="Sunshine Studio")
     services.account_add_member(account=studio, user=owner, role="owner")
     return studio
 
 
 @pytest.fixture
-def outsider_account(db):  # type: ignore[no-untyped-def]
+def outsider_account(db: None) -> Account:
     return services.account_create(name="Other Studio")
 
 
 @pytest.fixture
-def ftp_user(account):  # type: ignore[no-untyped-def]
+def ftp_user(account: Account) -> FTPUser:
     return services.ftp_user_create(account=account, username="photographer", password=PASSWORD)
 
 
 @pytest.fixture
-def planned_job(account):  # type: ignore[no-untyped-def]
+def planned_job(account: Account) -> PhotoJob:
     return services.job_create(account=account, internal_name="job00001", title="Elm School")
 
 
 @pytest.fixture
-def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
+def album(planned_job: PhotoJob, ftp_user: FTPUser) -> Album:
     return album_services.album_create(job=planned_job, name="Class 1", ftp_user=ftp_user)
 
 
@@ -101,7 +109,13 @@ def album(planned_job, ftp_user):  # type: ignore[no-untyped-def]
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Upload ids queued for processing, collected here instead of sent to the broker."""
     ids: list[int] = []
-    monkeypatch.setattr(intake, "upload_queue", lambda upload_id: ids.append(upload_id) or True)
+
+    def record(upload_id: int) -> bool:
+        ids.append(upload_id)
+        return True
+
+    monkeypatch.setattr(intake, "upload_queue", record)
+    monkeypatch.setattr(outbox, "submit", record)  # what a door's close hands over
     return ids
 
 
@@ -116,7 +130,7 @@ class RunningServer:
 
 
 @pytest.fixture
-def sftp_server(transactional_db) -> Iterator[RunningServer]:  # type: ignore[no-untyped-def]
+def sftp_server(transactional_db: None) -> Iterator[RunningServer]:
     """The real SFTP listener on a free port, served by its own event loop in a thread."""
     from sftpd import listener
 
@@ -139,13 +153,13 @@ def sftp_server(transactional_db) -> Iterator[RunningServer]:  # type: ignore[no
     thread.start()
     assert ready.wait(30), "SFTP server did not start"
     if "error" in holder:
-        raise holder["error"]  # type: ignore[misc]
-    acceptor = holder["acceptor"]
-    yield RunningServer("127.0.0.1", acceptor.get_port(), loop)  # type: ignore[attr-defined]
+        raise cast(BaseException, holder["error"])
+    acceptor = cast("PortalAcceptor", holder["acceptor"])
+    yield RunningServer("127.0.0.1", acceptor.get_port(), loop)
 
     async def stop() -> None:
-        acceptor.close()  # type: ignore[attr-defined]
-        await acceptor.wait_closed()  # type: ignore[attr-defined]
+        acceptor.close()
+        await acceptor.wait_closed()
 
     asyncio.run_coroutine_threadsafe(stop(), loop).result(30)
     loop.call_soon_threadsafe(loop.stop)
@@ -154,7 +168,7 @@ def sftp_server(transactional_db) -> Iterator[RunningServer]:  # type: ignore[no
 
 
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def celery_worker(transactional_db: None) -> Iterator[WorkController]:
     """A real Celery worker (solo pool, in a thread) consuming this session's queue."""
     with start_worker(
         celery_app,

@@ -12,11 +12,11 @@ from typing import TypeVar
 
 import asyncssh
 import pytest
-from django.db.models.fields.files import FieldFile
 
 # What ``asyncssh.connect`` returns: awaitable for the connection, and usable with ``async with``.
 # asyncssh exports no public name for it.
 from asyncssh.misc import _ACMWrapper
+from django.db.models.fields.files import FieldFile
 
 from albums import storage
 from albums.models import Album, Door, Upload
@@ -57,10 +57,16 @@ def register_upload(
     return file_finished(where=FilePath(album=album, folder=folder, filename=filename), received=received)
 
 
-def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1) -> T:
+def wait_for(
+    predicate: Callable[[], T | None],
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    describe: Callable[[], str] | None = None,
+) -> T:
     """Poll until ``predicate()`` is truthy; fail the test with a clear message on timeout.
 
     A falsy value is never returned, so a predicate's ``None`` (``.first()`` finding nothing) is not either.
+    ``describe`` adds what helps to understand a timeout (a child process's log, say).
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -68,7 +74,7 @@ def wait_for(predicate: Callable[[], T | None], timeout: float = 30.0, interval:
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
+            raise AssertionError(f"condition not met within {timeout}s" + (f"\n{describe()}" if describe else ""))
         time.sleep(interval)
 
 

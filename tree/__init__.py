@@ -7,8 +7,9 @@ exactly the same rules with the same sentences.
 - ``tree.guard``       failed-login bans and connection counts, shared through Redis when configured
 - ``tree.resolve``     what a path names for a client (top folder, job, album, section, file)
 - ``tree.operations``  ``Tree``: listing, stat, mkdir, rmdir, rename, remove, set times, open files
-- ``tree.staging``     the staged upload: write, resume, truncate, finish (fsync, seal, record, publish), abandon
-- ``tree.layout``      where the files live on the local disk
+- ``tree.staging``     the staged upload: write, resume, truncate, finish (fsync, store, list, record), abandon
+- ``tree.models``      ``TreeFile``: one row per listed file; ``tree.files`` changes them with the upload log
+- ``tree.layout``      the only local files: each process's staging folder
 
 Refusals are the portal's own exceptions (``jobs.exceptions``); a door maps them to its status codes.
 Functions that touch Django are synchronous: a threaded door calls them directly, the asyncio door

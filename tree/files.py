@@ -113,7 +113,7 @@ def renamed(client: Client, old: TreeFile, new: FilePath, source_path: str) -> U
     """
     where = FilePath(album=old.album, folder=old.folder, filename=old.name)
     with transaction.atomic():
-        row = TreeFile.objects.select_for_update().select_related("upload").filter(pk=old.pk).first()
+        row = TreeFile.objects.select_for_update(of=("self",)).select_related("upload").filter(pk=old.pk).first()
         if row is None:
             raise NotFound(f"There is no file named {old.name!r}.")
         stored = Stored(name=row.stored_name, size=row.size, sha256=row.sha256, mtime=row.mtime)

@@ -17,7 +17,9 @@ Everything here is synchronous and thread-safe: a threaded server (FTP) calls it
 asyncio one (SFTP) through its bridge. Ban and session state live in Redis when
 ``LOGIN_REDIS_URL`` is set, else in this process. If Redis is unreachable the guard lets logins
 through and counts sessions in this process only (and says so in the log): a broken Redis must not
-lock every photographer out.
+lock every photographer out. Nor slow them down: each Redis call has a short timeout
+(``LOGIN_REDIS_TIMEOUT``, 0.25 s), and after one fails the guard does not ask Redis again for
+``BREAKER_PAUSE`` seconds, so a frozen Redis costs one login at most one timeout and the rest nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +39,30 @@ logger = logging.getLogger("tree.guard")
 
 # Seconds a session's entry in Redis lives without renewal; renewed every third of that.
 SESSION_LEASE = 90
-REDIS_TIMEOUT = 2  # seconds; a login must not hang on a Redis that does not answer
+# Seconds the guard leaves Redis alone after a call failed (timed out, refused).
+BREAKER_PAUSE = 10.0
+
+
+class RedisSkipped(Exception):
+    """Redis failed a moment ago; the guard did not ask it this time."""
+
+
+class Breaker:
+    """Stops asking a Redis that just failed, for a while, so a frozen one does not slow every login."""
+
+    def __init__(self, pause: float = BREAKER_PAUSE) -> None:
+        self.pause = pause
+        self._until = 0.0
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if time.monotonic() < self._until:
+            raise RedisSkipped("Redis failed moments ago")
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            self._until = time.monotonic() + self.pause
+            logger.warning("Redis unavailable; the login guard goes on without it for %gs", self.pause, exc_info=True)
+            raise
 
 
 @dataclass(frozen=True)
@@ -108,6 +133,18 @@ class MemoryBanStore:
         with self._lock:
             self._failures.pop(key, None)
 
+    def expire(self, window: int) -> int:
+        """Drop bans that ran out and failures older than ``window``; returns how many entries went."""
+        with self._lock:
+            now = self._clock()
+            bans = [key for key, until in self._bans.items() if until <= now]
+            for key in bans:
+                del self._bans[key]
+            quiet = [key for key, times in self._failures.items() if not times or times[-1] <= now - window]
+            for key in quiet:
+                del self._failures[key]
+            return len(bans) + len(quiet)
+
     def _prune(self, now: float, window: int) -> None:
         # Keep memory bounded under a flood of distinct names: drop counters that have gone quiet.
         if len(self._failures) > 10_000:
@@ -118,7 +155,8 @@ class MemoryBanStore:
 def redis_client(url: str) -> Any:
     from redis import Redis
 
-    return Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+    timeout = float(settings.LOGIN_REDIS_TIMEOUT)
+    return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 class RedisBanStore:
@@ -126,10 +164,11 @@ class RedisBanStore:
 
     def __init__(self, url: str, prefix: str) -> None:
         self._redis = redis_client(url)
+        self._breaker = Breaker()
         self.prefix = prefix
 
     def banned(self, key: str) -> bool:
-        return bool(self._redis.exists(f"{self.prefix}ban:{key}"))
+        return bool(self._breaker.call(self._redis.exists, f"{self.prefix}ban:{key}"))
 
     def add_failure(self, key: str, window: int) -> int:
         name = f"{self.prefix}fail:{key}"
@@ -139,13 +178,13 @@ class RedisBanStore:
         pipe.zadd(name, {uuid.uuid4().hex: now})
         pipe.zcard(name)
         pipe.expire(name, window)
-        return int(pipe.execute()[2])
+        return int(self._breaker.call(pipe.execute)[2])
 
     def ban(self, key: str, seconds: int) -> None:
-        self._redis.set(f"{self.prefix}ban:{key}", 1, ex=seconds)
+        self._breaker.call(self._redis.set, f"{self.prefix}ban:{key}", 1, ex=seconds)
 
     def forget(self, key: str) -> None:
-        self._redis.delete(f"{self.prefix}fail:{key}")
+        self._breaker.call(self._redis.delete, f"{self.prefix}fail:{key}")
 
     def close(self) -> None:
         self._redis.close()
@@ -184,6 +223,8 @@ class LoginGuard:
                 return f"Too many failed logins from your address. Try again in {wait}."
             if self.store.banned(_pair(address, username)):
                 return f"Too many failed logins for {username!r} from your address. Try again in {wait}."
+        except RedisSkipped:
+            pass
         except Exception:  # Redis down: fail open, loudly
             logger.warning("ban store unavailable; not checking bans", exc_info=True)
         return ""
@@ -207,6 +248,8 @@ class LoginGuard:
                 logger.warning(
                     "login ban address=%s user=* failures=%d seconds=%d", address, address_failures, policy.duration
                 )
+        except RedisSkipped:
+            pass
         except Exception:
             logger.warning("ban store unavailable; failed login not counted", exc_info=True)
 
@@ -215,6 +258,12 @@ class LoginGuard:
             self.store.forget(_pair(address, username))
         except Exception:
             logger.warning("ban store unavailable", exc_info=True)
+
+    def expire(self) -> None:
+        """Forget expired bans and old failures (Redis expires its keys by itself)."""
+        expire = getattr(self.store, "expire", None)
+        if expire is not None:
+            expire(self.policy.window)
 
     def close(self) -> None:
         close = getattr(self.store, "close", None)
@@ -240,20 +289,22 @@ class RedisSessionStore:
     def __init__(self, url: str, prefix: str) -> None:
         self._redis = redis_client(url)
         self._open = self._redis.register_script(_OPEN_SESSION)
+        self._breaker = Breaker()
         self.prefix = prefix
 
     def _key(self, ftp_user_id: int) -> str:
         return f"{self.prefix}sessions:{ftp_user_id}"
 
     def count(self, ftp_user_id: int) -> int:
-        return int(self._redis.zcount(self._key(ftp_user_id), time.time(), "+inf"))
+        return int(self._breaker.call(self._redis.zcount, self._key(ftp_user_id), time.time(), "+inf"))
 
     def open(self, ftp_user_id: int, token: str, limit: int) -> bool:
         now = time.time()
         args = [now, now + SESSION_LEASE, limit, token, SESSION_LEASE]
-        return bool(self._open(keys=[self._key(ftp_user_id)], args=args))
+        return bool(self._breaker.call(self._open, keys=[self._key(ftp_user_id)], args=args))
 
     def renew(self, sessions: dict[str, int]) -> None:
+        # Not through the breaker: renewals run in their own thread, never in a login's way.
         until = time.time() + SESSION_LEASE
         pipe = self._redis.pipeline(transaction=False)
         for token, ftp_user_id in sessions.items():
@@ -262,7 +313,7 @@ class RedisSessionStore:
         pipe.execute()
 
     def close(self, ftp_user_id: int, token: str) -> None:
-        self._redis.zrem(self._key(ftp_user_id), token)
+        self._breaker.call(self._redis.zrem, self._key(ftp_user_id), token)
 
     def shutdown(self) -> None:
         self._redis.close()
@@ -302,6 +353,8 @@ class ConnectionCounter:
         if self._shared is not None:
             try:
                 return self._shared.count(ftp_user_id)
+            except RedisSkipped:
+                pass
             except Exception:
                 logger.warning("session store unavailable; counting this process only", exc_info=True)
         with self._lock:
@@ -317,8 +370,9 @@ class ConnectionCounter:
             try:
                 if not self._shared.open(ftp_user_id, token, limit):
                     return None
-            except Exception:
-                logger.warning("session store unavailable; counting this process only", exc_info=True)
+            except Exception as exc:
+                if not isinstance(exc, RedisSkipped):
+                    logger.warning("session store unavailable; counting this process only", exc_info=True)
                 if local >= limit:
                     return None
         elif local >= limit:

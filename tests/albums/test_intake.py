@@ -536,7 +536,9 @@ def _age(upload: Upload, seconds: int) -> None:
     Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(seconds=seconds))
 
 
-def test_the_sweeper_queues_uploads_stuck_in_received(register: Register, queued: list[int], settings: Settings) -> None:
+def test_the_sweeper_queues_uploads_stuck_in_received(
+    register: Register, queued: list[int], settings: Settings
+) -> None:
     settings.INTAKE_STUCK_AFTER = 600
     stuck = register("a.jpg", jpeg())
     register("b.jpg", jpeg((20, 20)))  # just arrived: not stuck

@@ -12,20 +12,29 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from albums import intake, services
 from albums.models import Upload
 from jobs import services as jobs
+from jobs.models import Account, FTPUser, PhotoJob
 from tests.helpers import database_url_for_children, register_upload
 from tests.images import jpeg
 
 
 @pytest.fixture
-def log(account, outsider_account, ftp_user, tmp_path: Path, queued: list[int], settings):  # type: ignore[no-untyped-def]
+def log(
+    account: Account,
+    outsider_account: Account,
+    ftp_user: FTPUser,
+    tmp_path: Path,
+    queued: list[int],
+    settings: Settings,
+) -> dict[str, Upload]:
     """Two studios' uploads: done, rejected and waiting ones."""
     settings.MEDIA_ROOT = tmp_path / "media"
 
-    def upload(job, album_name: str, filename: str, data: bytes, process: bool = True) -> Upload:  # type: ignore[no-untyped-def]
+    def upload(job: PhotoJob, album_name: str, filename: str, data: bytes, process: bool = True) -> Upload:
         album = job.albums.filter(name=album_name).first() or services.album_create(job=job, name=album_name)
         registered = register_upload(album, filename, data)
         if process:
@@ -51,10 +60,11 @@ def uploads(*args: str) -> str:
     return out.getvalue()
 
 
-def test_uploads_json_prints_every_field_of_the_log(log) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_json_prints_every_field_of_the_log(log: dict[str, Upload]) -> None:
     rows = json.loads(uploads("--json", "--account", "Sunshine Studio", "--state", "rejected"))
 
     notes = log["notes"]
+    assert notes.finished_at is not None
     assert [r["filename"] for r in rows] == ["notes.jpg", "IMG_0001.CR2"]
     assert rows[0] == {
         "id": notes.pk,
@@ -75,6 +85,7 @@ def test_uploads_json_prints_every_field_of_the_log(log) -> None:  # type: ignor
         "photo_id": None,
         "attempts": 1,
         "file": notes.file.name,
+        "purged_at": None,
         "received_at": notes.received_at.isoformat(),
         "finished_at": notes.finished_at.isoformat(),
     }
@@ -94,18 +105,22 @@ def test_uploads_json_prints_every_field_of_the_log(log) -> None:  # type: ignor
         (("--state", "failed"), set()),
     ],
 )
-def test_uploads_filters_by_account_job_and_state(log, args: tuple[str, ...], expected: set[str]) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_filters_by_account_job_and_state(
+    log: dict[str, Upload], args: tuple[str, ...], expected: set[str]
+) -> None:
     assert {r["filename"] for r in json.loads(uploads("--json", *args))} == expected
 
 
-def test_uploads_prints_one_line_per_upload_with_its_reason(log) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_prints_one_line_per_upload_with_its_reason(log: dict[str, Upload]) -> None:
     lines = uploads("--job", "job00001", "--account", "Sunshine Studio").splitlines()
     assert len(lines) == 2
     assert "done" in lines[0] and "/job00001/Class 1/anna.jpg" in lines[0]
     assert lines[1].endswith("(not an image)")
 
 
-def test_uploads_reprocess_queues_the_uploads_again(log, queued: list[int], django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_reprocess_queues_the_uploads_again(
+    log: dict[str, Upload], queued: list[int], django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks
+) -> None:
     queued.clear()
     with django_capture_on_commit_callbacks(execute=True):
         out = uploads("reprocess", str(log["notes"].pk), str(log["raw"].pk))
@@ -115,7 +130,7 @@ def test_uploads_reprocess_queues_the_uploads_again(log, queued: list[int], djan
     assert set(Upload.objects.filter(pk__in=queued).values_list("state", flat=True)) == {"received"}
 
 
-def test_uploads_reprocess_says_which_uploads_are_being_processed(log, queued: list[int]) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_reprocess_says_which_uploads_are_being_processed(log: dict[str, Upload], queued: list[int]) -> None:
     intake.upload_claim(upload_id=log["waiting"].pk, token=intake.new_token())
     err = io.StringIO()
     call_command("uploads", "reprocess", str(log["waiting"].pk), stdout=io.StringIO(), stderr=err)
@@ -133,13 +148,13 @@ def test_uploads_reprocess_says_which_uploads_are_being_processed(log, queued: l
         (("list", "5"), "Upload ids are only taken by 'uploads reprocess'."),
     ],
 )
-def test_uploads_refuses_what_it_cannot_do(log, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_refuses_what_it_cannot_do(log: dict[str, Upload], args: tuple[str, ...], message: str) -> None:
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         uploads(*args)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_uploads_errors_go_to_stderr_with_a_non_zero_status(account) -> None:  # type: ignore[no-untyped-def]
+def test_uploads_errors_go_to_stderr_with_a_non_zero_status(account: Account) -> None:
     env = {**os.environ, "DATABASE_URL": database_url_for_children()}
     manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "uploads"]
 

@@ -4,6 +4,7 @@ the real broker (Redis when REDIS_URL is set) and a real Celery worker."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,13 @@ from PIL import Image
 
 from albums.models import Photo, Upload
 from tests.conftest import PASSWORD
-from tests.helpers import connect, openssh_sftp, wait_for, write_file
+from tests.helpers import connect, file_name, openssh_sftp, wait_for, write_file
 from tests.images import jpeg
 
 pytestmark = pytest.mark.e2e
 
 
-def _finished(count: int):  # type: ignore[no-untyped-def]
+def _finished(count: int) -> Callable[[], bool]:
     def check() -> bool:
         return Upload.objects.exclude(state__in=["received", "processing"]).count() >= count
 
@@ -26,9 +27,9 @@ def _finished(count: int):  # type: ignore[no-untyped-def]
 
 
 def _assert_renditions(photo: Photo) -> None:
-    with default_storage.open(photo.thumbnail.name) as f, Image.open(f) as thumb:
+    with default_storage.open(file_name(photo.thumbnail)) as f, Image.open(f) as thumb:
         assert max(thumb.size) == 400
-    with default_storage.open(photo.preview.name) as f, Image.open(f) as preview:
+    with default_storage.open(file_name(photo.preview)) as f, Image.open(f) as preview:
         assert max(preview.size) == 2048
 
 
@@ -55,7 +56,7 @@ def test_openssh_sftp_upload_becomes_photo_in_album_and_section(
     assert Upload.objects.get(filename="group.jpg").photo == group_photo
     _assert_renditions(individual)
     _assert_renditions(group_photo)
-    assert default_storage.open(individual.original.name).read() == portrait.read_bytes()
+    assert default_storage.open(file_name(individual.original)).read() == portrait.read_bytes()
 
 
 def test_asyncssh_upload_into_individuals_folder_becomes_photo(
@@ -92,11 +93,11 @@ def test_connection_dropped_mid_upload_leaves_no_upload_and_no_photo(
             conn.abort()  # the network goes away: no CLOSE is ever sent
         await asyncio.sleep(0.5)
         async with connect(sftp_server.port, ftp_user.username, PASSWORD) as conn, conn.start_sftp_client() as sftp:
-            return await sftp.listdir("/job00001/Class 2")
+            return list(await sftp.listdir("/job00001/Class 2"))
 
     listing = asyncio.run(upload_then_drop())
     assert "half.jpg" not in listing
     assert not Upload.objects.exists()
     assert not Photo.objects.exists()
     staging = Path(settings.TREE_ROOT) / ".staging"
-    wait_for(lambda: not any(staging.iterdir()), timeout=10)
+    wait_for(lambda: not any(p.is_file() for p in staging.rglob("*")), timeout=10)

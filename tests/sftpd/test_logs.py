@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import cast
 
 import asyncssh
 
@@ -40,7 +41,8 @@ def test_one_line_per_session_and_one_per_upload(sftp_server, ftp_user, album, c
         return [r.getMessage() for r in caplog.records if r.getMessage().startswith("session end ")]
 
     run(scenario)
-    sessions = wait_for(lambda: len(session_lines()) == 2 and session_lines(), timeout=10)  # written as each closes
+    # written as each closes; wait_for returns only a truthy value, so the list, never the False
+    sessions = cast(list[str], wait_for(lambda: len(session_lines()) == 2 and session_lines(), timeout=10))
     assert len(session_lines()) == 2
     ok, failed = (_fields(m) for m in sessions)
     assert ok["user"] == "photographer" and ok["address"] == "127.0.0.1" and ok["auth"] == "password"
@@ -67,3 +69,23 @@ def test_one_line_per_session_and_one_per_upload(sftp_server, ftp_user, album, c
     assert len(c["sha256"]) == 64
     assert sum(1 for r in caplog.records if r.getMessage().startswith("login failed ")) == 1
     assert PASSWORD not in caplog.text and "wrong password" not in caplog.text
+
+
+def test_the_session_line_counts_the_uploads_a_dropped_connection_cut_off(sftp_server, ftp_user, album, caplog) -> None:
+    caplog.set_level(logging.INFO)
+
+    async def drop() -> None:
+        async with connect(sftp_server.port, "photographer", PASSWORD) as conn:
+            sftp = await conn.start_sftp_client()
+            for name in ("half.jpg", "half.jpg.filepart"):
+                f = await sftp.open(f"{ALBUM}/{name}", "wb")
+                await f.write(b"x" * 100_000)
+            conn.abort()  # the network goes away with both files open
+
+    run(drop)
+    line = wait_for(
+        lambda: next((r.getMessage() for r in caplog.records if r.getMessage().startswith("session end ")), None),
+        timeout=10,
+    )
+    assert (_fields(line)["files"], _fields(line)["partial"]) == ("0", "2")
+    wait_for(lambda: "partial upload discarded" in caplog.text and "partial upload kept for resume" in caplog.text)

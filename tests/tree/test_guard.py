@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
+from pytest_django import Settings
 
 from tree import guard as guards
 from tree.guard import BanPolicy, ConnectionCounter, LoginGuard, MemoryBanStore, RedisBanStore, RedisSessionStore
@@ -44,7 +45,7 @@ def prefix() -> Iterator[str]:
 
 
 @pytest.fixture(params=["memory", "redis"])
-def guard(request, prefix: str) -> Iterator[LoginGuard]:  # type: ignore[no-untyped-def]
+def guard(request: pytest.FixtureRequest, prefix: str) -> Iterator[LoginGuard]:
     policy = BanPolicy(window=60, user_failures=3, address_failures=5, duration=900)
     store = MemoryBanStore() if request.param == "memory" else RedisBanStore(_redis_url(), prefix)
     guard = LoginGuard(store, policy)
@@ -104,7 +105,7 @@ def test_memory_bans_and_failures_expire() -> None:
     assert guard.refusal("10.0.0.1", "anna") == ""
 
 
-def test_an_unreachable_redis_lets_logins_through(caplog) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_redis_lets_logins_through(caplog: pytest.LogCaptureFixture) -> None:
     guard = LoginGuard(RedisBanStore("redis://127.0.0.1:1/0", "x:"), BanPolicy(60, 1, 1, 60))
     guard.failed("10.0.0.1", "anna")
     assert guard.refusal("10.0.0.1", "anna") == ""
@@ -115,7 +116,7 @@ def test_an_unreachable_redis_lets_logins_through(caplog) -> None:  # type: igno
 # --- connection counts ------------------------------------------------------------------------------
 
 
-def test_connections_still_logging_in_are_limited_per_address(settings) -> None:  # type: ignore[no-untyped-def]
+def test_connections_still_logging_in_are_limited_per_address(settings: Settings) -> None:
     settings.LOGIN_MAX_UNAUTH_PER_ADDRESS = 2
     counter = ConnectionCounter()
     assert counter.open_unauthenticated("10.0.0.1") and counter.open_unauthenticated("10.0.0.1")
@@ -125,7 +126,7 @@ def test_connections_still_logging_in_are_limited_per_address(settings) -> None:
     assert counter.open_unauthenticated("10.0.0.1")
 
 
-def test_sessions_per_ftp_user_are_limited_in_one_process(settings) -> None:  # type: ignore[no-untyped-def]
+def test_sessions_per_ftp_user_are_limited_in_one_process(settings: Settings) -> None:
     settings.LOGIN_MAX_SESSIONS_PER_USER = 2
     counter = ConnectionCounter()
     first, second = counter.open_session(7), counter.open_session(7)
@@ -135,7 +136,9 @@ def test_sessions_per_ftp_user_are_limited_in_one_process(settings) -> None:  # 
     assert counter.sessions(7) == 1 and counter.open_session(7)
 
 
-def test_sessions_per_ftp_user_are_counted_across_server_processes_through_redis(settings, prefix: str) -> None:  # type: ignore[no-untyped-def]
+def test_sessions_per_ftp_user_are_counted_across_server_processes_through_redis(
+    settings: Settings, prefix: str
+) -> None:
     settings.LOGIN_MAX_SESSIONS_PER_USER = 3
     # Two server processes (an SFTP and an FTP node, say) sharing one Redis.
     sftp_node = ConnectionCounter(RedisSessionStore(_redis_url(), prefix))
@@ -145,6 +148,7 @@ def test_sessions_per_ftp_user_are_counted_across_server_processes_through_redis
         assert all(tokens)
         assert ftp_node.open_session(7) is None and sftp_node.open_session(7) is None
         assert ftp_node.sessions(7) == sftp_node.sessions(7) == 3
+        assert tokens[0] is not None
         sftp_node.close_session(7, tokens[0])
         assert ftp_node.open_session(7)
     finally:
@@ -152,8 +156,8 @@ def test_sessions_per_ftp_user_are_counted_across_server_processes_through_redis
         ftp_node.shutdown()
 
 
-def test_the_sessions_of_a_crashed_server_stop_counting_when_their_lease_runs_out(  # type: ignore[no-untyped-def]
-    settings, prefix: str, monkeypatch
+def test_the_sessions_of_a_crashed_server_stop_counting_when_their_lease_runs_out(
+    settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.LOGIN_MAX_SESSIONS_PER_USER = 1
     clock = FakeClock()
@@ -170,7 +174,9 @@ def test_the_sessions_of_a_crashed_server_stop_counting_when_their_lease_runs_ou
         survivor.shutdown()
 
 
-def test_a_live_servers_sessions_keep_counting_past_the_first_lease(settings, prefix: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_live_servers_sessions_keep_counting_past_the_first_lease(
+    settings: Settings, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings.LOGIN_MAX_SESSIONS_PER_USER = 1
     clock = FakeClock()
     monkeypatch.setattr(guards.time, "time", clock)
@@ -187,10 +193,24 @@ def test_a_live_servers_sessions_keep_counting_past_the_first_lease(settings, pr
         other.shutdown()
 
 
-def test_sessions_are_counted_in_the_process_when_redis_is_unreachable(settings, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_sessions_are_counted_in_the_process_when_redis_is_unreachable(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.LOGIN_MAX_SESSIONS_PER_USER = 1
     counter = ConnectionCounter(RedisSessionStore("redis://127.0.0.1:1/0", "x:"))
     token = counter.open_session(7)
     assert token and counter.open_session(7) is None
     assert "session store unavailable" in caplog.text
     counter.shutdown()
+
+
+def test_expired_bans_and_old_failures_are_forgotten() -> None:
+    clock = FakeClock()
+    store = MemoryBanStore(clock)
+    guard = LoginGuard(store, BanPolicy(window=60, user_failures=1, address_failures=100, duration=300))
+    guard.failed("10.0.0.1", "anna")
+    assert guard.refusal("10.0.0.1", "anna")
+    clock.now += 301
+    guard.expire()
+    assert store.expire(60) == 0  # the first expiry took them all
+    assert not store._bans and not store._failures

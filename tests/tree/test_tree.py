@@ -18,7 +18,6 @@ from pytest_django import Settings
 from albums import intake
 from albums.models import Album, Door, Photo, Upload
 from jobs import services
-from jobs.models import FTPUser, PhotoJob
 from jobs.exceptions import (
     Conflict,
     Forbidden,
@@ -30,6 +29,7 @@ from jobs.exceptions import (
     PortalError,
     TooLarge,
 )
+from jobs.models import FTPUser, PhotoJob
 from tests.images import jpeg
 from tree import layout, refusals
 from tree.models import TreeFile

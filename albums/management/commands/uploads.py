@@ -50,6 +50,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{r['id']:>6} {r['received_at'][:19]} {r['state']:<10} {r['path']} {r['size']}"
                 + (f"  ({r['reason']})" if r["reason"] else "")
+                + ("  [bytes purged]" if r["purged_at"] else "")
             )
 
     def _reprocess(self, ids: list[int]) -> None:

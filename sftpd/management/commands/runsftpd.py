@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from albums import outbox
 from portal.connection import host_key_fingerprints
 from sftpd import listener
 
@@ -40,4 +41,7 @@ class Command(BaseCommand):
         await stop.wait()
         acceptor.close()
         await acceptor.wait_closed()
+        # Uploads recorded in the last moments: send their tasks now (the sweeper would, later).
+        if not await asyncio.to_thread(outbox.drain, 5.0):
+            self.stderr.write(f"{outbox.pending()} upload(s) left for the sweeper to queue")
         self.stdout.write("SFTP server stopped")

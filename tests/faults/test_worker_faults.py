@@ -2,7 +2,7 @@
 
 The worker killed mid-task (its pool process, or the whole worker), the same task delivered twice
 at once, the time limits, and the broker away while photographers upload. How a test holds a
-worker in the middle of a task is described in tests/e2e/intake_support.py (``GatedStorage``).
+worker in the middle of a task is described in tests/faults/support.py (``GatedStorage``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from django.conf import settings as django_settings
+from pytest_django import Settings
 
 from albums import intake
-from albums.models import Photo, Upload
+from albums.models import Album, Photo, Upload
 from albums.tasks import process_upload
+from jobs.models import FTPUser, PhotoJob
 from tests.conftest import PASSWORD
-from tests.e2e.intake_support import (
+from tests.faults.support import (
     GATED_STORAGE,
     Service,
     SilentServer,
@@ -34,10 +37,32 @@ from tests.e2e.intake_support import (
     redis_server,
     worker,
 )
-from tests.helpers import connect, register_upload, require_program, wait_for
+from tests.helpers import connect, file_name, register_upload, require_program, wait_for
 from tests.images import jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+# TypedDicts, so that mypy matches each key of a ``**`` argument to the parameter of that name.
+
+
+class TimeLimits(TypedDict):
+    """Celery's per-message time limits, as ``apply_async`` keywords."""
+
+    time_limit: int
+    soft_time_limit: int
+
+
+class BrokerEnv(TypedDict):
+    """The settings of the portal processes in the broker-away test, as ``child_env`` keywords."""
+
+    CELERY_BROKER_URL: str
+    REDIS_URL: str
+    PORTAL_VAR_DIR: Path
+    INTAKE_SWEEP_INTERVAL: str
+    INTAKE_STUCK_AFTER: str
+    CELERY_TASK_SOFT_TIME_LIMIT: str
+    CELERY_TASK_TIME_LIMIT: str
 
 
 @pytest.fixture
@@ -49,7 +74,7 @@ def gate(tmp_path: Path) -> Iterator[Path]:
     (folder / "hold").unlink(missing_ok=True)
 
 
-def register(album, ftp_user, tmp_path: Path, filename: str, data: bytes) -> Upload:  # type: ignore[no-untyped-def]
+def register(album: Album, ftp_user: FTPUser, tmp_path: Path, filename: str, data: bytes) -> Upload:
     return register_upload(album, filename, data, ftp_user=ftp_user)
 
 
@@ -70,13 +95,13 @@ def assert_one_photo_and_nothing_left_over(upload: Upload) -> Photo:
     photo = Photo.objects.get()
     upload.refresh_from_db()
     assert (upload.state, upload.photo) == ("done", photo)
-    assert renditions_on_disk(upload) == sorted([photo.thumbnail.name, photo.preview.name])
+    assert renditions_on_disk(upload) == sorted([file_name(photo.thumbnail), file_name(photo.preview)])
     return photo
 
 
 def test_a_worker_process_killed_mid_task_runs_it_again_and_makes_one_photo(
-    album, ftp_user, gate: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    album: Album, ftp_user: FTPUser, gate: Path, tmp_path: Path
+) -> None:
     (gate / "hold").touch()
     with worker(pool="prefork", STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate) as celery:
         upload = register(album, ftp_user, tmp_path, "a.jpg", jpeg((3000, 2000)))
@@ -98,8 +123,8 @@ def test_a_worker_process_killed_mid_task_runs_it_again_and_makes_one_photo(
 
 
 def test_a_whole_worker_killed_mid_task_is_recovered_by_the_sweeper(
-    album, ftp_user, gate: Path, tmp_path: Path, settings
-) -> None:  # type: ignore[no-untyped-def]
+    album: Album, ftp_user: FTPUser, gate: Path, tmp_path: Path, settings: Settings
+) -> None:
     (gate / "hold").touch()
     with worker(pool="solo", STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate) as celery:
         upload = register(album, ftp_user, tmp_path, "a.jpg", jpeg((3000, 2000)))
@@ -120,8 +145,8 @@ def test_a_whole_worker_killed_mid_task_is_recovered_by_the_sweeper(
 
 
 def test_the_same_task_delivered_twice_at_once_makes_one_photo(
-    album, ftp_user, gate: Path, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    album: Album, ftp_user: FTPUser, gate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (gate / "hold").touch()
     with worker(pool="prefork", concurrency=2, STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate):
         with monkeypatch.context() as m:  # queue it ourselves, twice, under one task id
@@ -143,13 +168,13 @@ def test_the_same_task_delivered_twice_at_once_makes_one_photo(
 
 
 def test_runs_over_the_soft_or_hard_time_limit_end_failed_with_a_reason(
-    album, ftp_user, gate: Path, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    album: Album, ftp_user: FTPUser, gate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Celery puts the time limits into the message when it is sent: short ones for these two.
-    limits = {"time_limit": 4, "soft_time_limit": 2}
+    limits: TimeLimits = {"time_limit": 4, "soft_time_limit": 2}
     monkeypatch.setattr(intake, "upload_queue", lambda upload_id: False)
     (gate / "hold").touch()
-    with worker(pool="prefork", STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate):
+    with worker(pool="prefork", STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate) as celery:
         slow = register(album, ftp_user, tmp_path, "slow.jpg", jpeg((900, 600)))
         process_upload.apply_async((slow.pk,), **limits)
         wait_for(lambda: state(slow) == "failed", timeout=60)
@@ -158,7 +183,7 @@ def test_runs_over_the_soft_or_hard_time_limit_end_failed_with_a_reason(
         (gate / "stubborn").touch()  # this run ignores the soft limit, as a stuck C decoder would
         stuck = register(album, ftp_user, tmp_path, "stuck.jpg", jpeg((600, 900)))
         process_upload.apply_async((stuck.pk,), **limits)
-        wait_for(lambda: state(stuck) == "failed", timeout=60)
+        wait_for(lambda: state(stuck) == "failed", timeout=60, describe=lambda: celery.output[-3000:])
         assert stuck.reason == "processing took longer than 4 seconds"
 
     assert len(arrivals(gate)) == 2
@@ -168,11 +193,11 @@ def test_runs_over_the_soft_or_hard_time_limit_end_failed_with_a_reason(
 
 
 def test_uploads_succeed_while_the_broker_is_away_and_are_processed_when_it_is_back(
-    transactional_db, ftp_user, planned_job, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    transactional_db: None, ftp_user: FTPUser, planned_job: PhotoJob, tmp_path: Path
+) -> None:
     require_program("redis-server", "redis-server")
     port = free_port()
-    broker = {
+    broker: BrokerEnv = {
         # This test's own Redis (not the session's broker), on a port where nothing listens yet.
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0",
         "REDIS_URL": f"redis://127.0.0.1:{port}/0",
@@ -218,8 +243,9 @@ def test_uploads_succeed_while_the_broker_is_away_and_are_processed_when_it_is_b
             beat(tmp_path / "beat-1", **broker) as beat_1,
             beat(tmp_path / "beat-2", **broker) as beat_2,  # two schedulers at once by mistake
         ):
+            # The server's outbox sends them once the broker answers; the two beats sweep meanwhile.
             wait_for(lambda: Upload.objects.filter(state="done").count() == 3, timeout=90)
-            assert "Sending due task sweep stuck uploads" in beat_1.output + beat_2.output
+            wait_for(lambda: "Sending due task sweep stuck uploads" in beat_1.output + beat_2.output, timeout=30)
 
     assert Photo.objects.count() == 3
     assert sorted(Photo.objects.values_list("filename", flat=True)) == ["down-1.jpg", "down-2.jpg", "hung.jpg"]

@@ -1,4 +1,8 @@
-"""Support for the intake fault tests: real worker, beat, SFTP server and Redis processes.
+"""What the fault suite shares: the portal's processes as children, and one way of judging the outcome.
+
+Every fault test ends with ``judge``: every upload a client saw acknowledged ends ``done`` with its
+SHA-256 in exactly one photo whose original and renditions exist in storage and hold those bytes,
+and nothing of an upload that was never acknowledged is left half-way.
 
 ``Service`` starts one of them as a child process configured the way production is, by
 environment variables (``child_env``): the same test database, media and SFTP folders, broker and
@@ -18,6 +22,7 @@ C decoder would, so the hard limit has to end it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
@@ -26,18 +31,22 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, default_storage
 
+from albums.models import Photo, Upload
 from portal.celery import app as celery_app
 from tests.helpers import database_url_for_children, wait_for
+from tree.models import TreeFile
 
 BASE_DIR = Path(settings.BASE_DIR)
-GATED_STORAGE = "tests.e2e.intake_support.GatedStorage"
+GATED_STORAGE = "tests.faults.support.GatedStorage"
 
 
 class GatedStorage(FileSystemStorage):
@@ -45,7 +54,8 @@ class GatedStorage(FileSystemStorage):
         gate = os.environ.get("INTAKE_TEST_GATE")
         if gate and name.endswith("-preview.jpg"):
             _wait_at(Path(gate), name)
-        return super()._save(name, content)
+        # django-stubs leave out Storage._save, the hook a custom storage overrides (and calls up to).
+        return cast(Any, super())._save(name, content)
 
 
 def _wait_at(gate: Path, name: str) -> None:
@@ -139,7 +149,7 @@ class Service:
                 raise AssertionError(f"{self.argv[:6]} exited with {self.process.returncode}:\n{self.output}")
             return next((line for line in self.lines if text in line), None)
 
-        return wait_for(find, timeout=timeout)  # type: ignore[return-value]
+        return wait_for(find, timeout=timeout)
 
     def kill(self) -> None:
         """SIGKILL the process itself (not its pool), as the OOM killer or a power cut would."""
@@ -165,8 +175,17 @@ class Service:
         self.stop()
 
 
-def worker(*, pool: str, concurrency: int = 1, **env: str | os.PathLike[str]) -> Service:
-    """``celery -A portal worker`` on this session's queue; returns once it is ready."""
+def worker(
+    *,
+    pool: str,
+    concurrency: int = 1,
+    environment: Mapping[str, str | os.PathLike[str]] | None = None,
+    **env: str | os.PathLike[str],
+) -> Service:
+    """``celery -A portal worker`` on this session's queue; returns once it is ready.
+
+    Its settings are this session's, then ``environment``, then ``env``.
+    """
     argv = [
         sys.executable, "-m", "celery", "-A", "portal", "worker",
         "--pool", pool, "--concurrency", str(concurrency),
@@ -175,7 +194,7 @@ def worker(*, pool: str, concurrency: int = 1, **env: str | os.PathLike[str]) ->
         "--without-mingle", "--without-gossip", "--without-heartbeat",
         "--loglevel", os.environ.get("INTAKE_TEST_WORKER_LOGLEVEL", "INFO"),
     ]  # fmt: skip
-    service = Service(argv, child_env(**env))
+    service = Service(argv, child_env(**{**(environment or {}), **env}))
     try:
         service.wait_for_line(" ready.")
     except BaseException:
@@ -229,3 +248,82 @@ class SilentServer:
         self.sock.close()
         for conn in self.accepted:
             conn.close()
+
+
+@dataclass
+class SFTPServer:
+    service: Service
+    port: int
+
+    @property
+    def pid(self) -> int:
+        return self.service.pid
+
+
+@contextmanager
+def runsftpd(**env: str | Path) -> Iterator[SFTPServer]:
+    """``manage.py runsftpd`` on a free port, configured by environment like production."""
+    service = Service([sys.executable, "manage.py", "runsftpd", "--port", "0"], child_env(**env))
+    try:
+        port = int(service.wait_for_line("SFTP server listening on").rsplit(":", 1)[1])
+        yield SFTPServer(service, port)
+    finally:
+        service.stop()
+
+
+def manage(*args: str, **env: str | Path) -> subprocess.CompletedProcess[str]:
+    """A management command in its own process, with this session's data and ``env`` on top."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def _sha256(name: str) -> str:
+    with default_storage.open(name, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def judge(*, acknowledged: dict[str, bytes], unacknowledged: dict[str, bytes] | None = None) -> None:
+    """The fault suite's verdict, by file name (the names a test uses are unique within it).
+
+    An acknowledged upload is done, in exactly one photo, stored whole and listed. One the client
+    never saw acknowledged (the server died during its close) left either nothing at all, or, when
+    the server had committed it just before dying, the whole file listed with its upload: never a
+    partial file, never a row without its listing or a listing without its row.
+    """
+    for name, data in acknowledged.items():
+        sha = hashlib.sha256(data).hexdigest()
+        latest = Upload.objects.filter(filename=name).order_by("-pk").first()
+        assert latest is not None, f"{name}: acknowledged but not in the upload log"
+        assert latest.state == "done", f"{name}: {latest.state} ({latest.reason})"
+        assert latest.sha256 == sha, f"{name}: the log has other bytes"
+        photos = list(Photo.objects.filter(sha256=sha))
+        assert len(photos) == 1, f"{name}: {len(photos)} photos hold its bytes"
+        photo = photos[0]
+        assert latest.photo_id == photo.pk
+        assert _sha256(str(photo.original.name)) == sha, f"{name}: the photo's original is not its bytes"
+        for rendition in (photo.thumbnail.name, photo.preview.name):
+            assert rendition and default_storage.exists(rendition), f"{name}: rendition {rendition!r} missing"
+        assert TreeFile.objects.filter(name=name, upload=latest).exists(), f"{name}: not listed with its upload"
+    for name, data in (unacknowledged or {}).items():
+        latest = Upload.objects.filter(filename=name).order_by("-pk").first()
+        listed = TreeFile.objects.filter(name=name).first()
+        if latest is None:
+            assert listed is None, f"{name}: listed without an upload"
+            continue
+        assert listed is not None and listed.upload_id == latest.pk, f"{name}: in the log but not listed"
+        assert latest.size == len(data) and _sha256(str(latest.file.name)) == hashlib.sha256(data).hexdigest()
+    assert not Photo.objects.exclude(
+        sha256__in=[hashlib.sha256(d).hexdigest() for d in _all(acknowledged, unacknowledged)]
+    ).exists(), "a photo of bytes nobody sent"
+
+
+def _all(*groups: dict[str, bytes] | None) -> list[bytes]:
+    return [data for group in groups for data in (group or {}).values()]
