@@ -282,8 +282,7 @@ def _set_status(status: str) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySe
         modeladmin.message_user(request, f"{queryset.count()} job(s) set to {PhotoJob.Status(status).label}.")
 
     action.__name__ = f"set_status_{status}"
-    action.short_description = f"Set status: {PhotoJob.Status(status).label}"  # type: ignore[attr-defined]
-    return action
+    return admin.action(description=f"Set status: {PhotoJob.Status(status).label}")(action)
 
 
 class PhotoJobForm(ServiceModelForm):

@@ -7,11 +7,15 @@ import contextlib
 import re
 from html import unescape
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
+
+if TYPE_CHECKING:
+    from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 ADMIN_OBJECT_URL = re.compile(r"/admin/(\w+)/(\w+)/(\d+)/")
 PK_LOOKUPS = {"id", "pk", "exact", "in"}
@@ -39,6 +43,11 @@ class _Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "select":
             self._select = None
+
+
+def text(response: Response) -> str:
+    """A response's page as a person reads it (entities decoded)."""
+    return unescape(response.content.decode())
 
 
 def parse(html: str) -> _Page:

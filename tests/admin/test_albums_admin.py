@@ -3,7 +3,6 @@ sentences, never a raw constraint message, never a move into another studio."""
 
 from __future__ import annotations
 
-from html import unescape
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,22 +13,12 @@ from albums import services as album_services
 from albums.models import Album, Photo, Upload
 from jobs.exceptions import Conflict
 from tests.admin.cast import Cast
-from tests.admin.pages import parse
+from tests.admin.pages import parse, text
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response
 
 ALBUMS, PHOTOS, UPLOADS = "/admin/albums/album/", "/admin/albums/photo/", "/admin/albums/upload/"
-
-
-@pytest.fixture
-def staff(client: Client, cast: Cast) -> Client:
-    client.force_login(cast.alpha.staff)
-    return client
-
-
-def text(response: Response) -> str:
-    return unescape(response.content.decode())
 
 
 def job_choices(response: Response) -> set[str]:

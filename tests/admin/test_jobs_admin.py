@@ -4,7 +4,6 @@ FTP settings page; the studio staff permissions that go with it."""
 
 from __future__ import annotations
 
-from html import unescape
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,22 +15,12 @@ from jobs import services
 from jobs.exceptions import Conflict, Invalid
 from jobs.models import PhotoJob
 from tests.admin.cast import Cast
-from tests.admin.pages import parse
+from tests.admin.pages import parse, text
 
 if TYPE_CHECKING:
-    from django.test.client import _MonkeyPatchedWSGIResponse as Response
+    pass
 
 JOBS, FTP_USERS, ACCOUNTS = "/admin/jobs/photojob/", "/admin/jobs/ftpuser/", "/admin/jobs/account/"
-
-
-@pytest.fixture
-def staff(client: Client, cast: Cast) -> Client:
-    client.force_login(cast.alpha.staff)
-    return client
-
-
-def text(response: Response) -> str:
-    return unescape(response.content.decode())
 
 
 def new_job(cast: Cast, **fields: object) -> dict[str, object]:
