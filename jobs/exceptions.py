@@ -48,3 +48,7 @@ class TooLarge(PortalError):
 
 class StorageFailed(PortalError):
     """The server's disk or storage failed this operation (full, or an I/O error)."""
+
+
+class StorageFull(StorageFailed):
+    """The server's disk is full."""

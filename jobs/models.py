@@ -59,6 +59,8 @@ class FTPUser(models.Model):
     username = models.CharField(max_length=64)
     password = models.CharField(max_length=256, blank=True)  # hash; "" = no password login
     is_active = models.BooleanField(default=True)
+    # Plain FTP sends the password readable: only for a camera that speaks nothing else, by choice.
+    allow_plain_ftp = models.BooleanField(default=False)
     last_login_at = models.DateTimeField(null=True, blank=True)
     last_login_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -119,6 +119,13 @@ def ftp_user_set_password(*, ftp_user: FTPUser, password: str) -> FTPUser:
     return ftp_user
 
 
+def ftp_user_set_plain_ftp(*, ftp_user: FTPUser, allowed: bool) -> FTPUser:
+    """Let this FTP user log in over plain FTP (its password crosses the network readable; for cameras)."""
+    ftp_user.allow_plain_ftp = allowed
+    ftp_user.save(update_fields=["allow_plain_ftp"])
+    return ftp_user
+
+
 def ftp_user_set_active(*, ftp_user: FTPUser, is_active: bool) -> FTPUser:
     ftp_user.is_active = is_active
     ftp_user.save(update_fields=["is_active"])

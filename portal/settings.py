@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "albums",
     "tree",
     "sftpd",
+    "ftpd",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,29 @@ SFTPD_KEEPALIVE = envint("SFTPD_KEEPALIVE", 30)
 # Missed keepalive answers before a silent client is dropped (SFTPD_KEEPALIVE seconds apart).
 SFTPD_KEEPALIVE_COUNT = envint("SFTPD_KEEPALIVE_COUNT", 3)
 SFTPD_MAX_HANDLES = envint("SFTPD_MAX_HANDLES", 64)  # open files and folders per session
+
+# --- FTP and FTPS server (DESIGN §8) -----------------------------------------------------------
+FTPD_HOST = env("FTPD_HOST", "127.0.0.1")
+FTPD_PORT = envint("FTPD_PORT", 2121)  # plain FTP and explicit FTPS (AUTH TLS)
+FTPD_IMPLICIT_PORT = envint("FTPD_IMPLICIT_PORT", 9990)  # implicit FTPS (990 in docker/compose.yml)
+# Passive data connections: "first-last"; empty: any free port (tests).
+FTPD_PASSIVE_PORTS = env("FTPD_PASSIVE_PORTS", "30000-30099")
+# What PASV/EPSV answer (the address clients reach, behind NAT); empty: the control connection's.
+FTPD_PUBLIC_ADDRESS = env("FTPD_PUBLIC_ADDRESS", "")
+# The host name photographers and cameras type in; the generated certificate is made out to it.
+FTPD_PUBLIC_HOST = env("FTPD_PUBLIC_HOST", SFTPD_PUBLIC_HOST)
+FTPD_TLS_DIR = Path(env("FTPD_TLS_DIR", str(VAR_DIR / "tls")))  # the certificate made on first start
+FTPD_TLS_CERT = env("FTPD_TLS_CERT", "")  # the operator's own certificate (PEM, chain first) ...
+FTPD_TLS_KEY = env("FTPD_TLS_KEY", "")  # ... and its key (or inside FTPD_TLS_CERT)
+# "required": a TLS data connection closed without close_notify is a failed upload (426);
+# "lenient": accepted, for clients that never send one (netkit ftp-ssl, some camera firmware).
+FTPD_TLS_CLOSE_NOTIFY = env("FTPD_TLS_CLOSE_NOTIFY", "required")
+if FTPD_TLS_CLOSE_NOTIFY not in ("required", "lenient"):
+    raise ImproperlyConfigured("FTPD_TLS_CLOSE_NOTIFY must be required or lenient")
+FTPD_LOGIN_TIMEOUT = envint("FTPD_LOGIN_TIMEOUT", 60)
+FTPD_IDLE_TIMEOUT = envint("FTPD_IDLE_TIMEOUT", 900)
+FTPD_MAX_CONNECTIONS = envint("FTPD_MAX_CONNECTIONS", 512)  # per server process
+FTPD_MAX_COMMANDS_PER_SECOND = envint("FTPD_MAX_COMMANDS_PER_SECOND", 100)
 
 LOGGING = {
     "version": 1,

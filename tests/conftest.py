@@ -45,10 +45,13 @@ PASSWORD = "correct horse battery staple"
 def _isolated_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Media, SFTP tree, host keys and the embedded broker's folders live in this session's temp dir."""
     base = tmp_path_factory.mktemp("portal")
-    saved = {k: getattr(django_settings, k) for k in ("MEDIA_ROOT", "TREE_ROOT", "SFTPD_HOST_KEY_DIR")}
+    names = ("MEDIA_ROOT", "TREE_ROOT", "SFTPD_HOST_KEY_DIR", "FTPD_TLS_DIR", "FTPD_PASSIVE_PORTS")
+    saved = {k: getattr(django_settings, k) for k in names}
     django_settings.MEDIA_ROOT = base / "media"
     django_settings.TREE_ROOT = base / "tree"
     django_settings.SFTPD_HOST_KEY_DIR = base / "hostkeys"
+    django_settings.FTPD_TLS_DIR = base / "tls"
+    django_settings.FTPD_PASSIVE_PORTS = ""  # any free port: test runs side by side never collide
     # Server and worker threads hold their own connections; with no reuse they close them after each
     # call, so the test database can be dropped at the end of the session.
     for alias in connections:
@@ -165,6 +168,26 @@ def sftp_server(transactional_db: None) -> Iterator[RunningServer]:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
     loop.close()
+
+
+@dataclass
+class RunningFTPServer:
+    host: str
+    port: int  # plain FTP and explicit FTPS
+    implicit_port: int  # implicit FTPS
+
+
+@pytest.fixture
+def ftp_server(transactional_db: None) -> Iterator[RunningFTPServer]:
+    """The real FTP/FTPS listeners on free ports, their accepting loop in a thread."""
+    from ftpd import server
+
+    listener = server.start("127.0.0.1", 0, 0)
+    thread = threading.Thread(target=listener.serve, name="ftpd-test", daemon=True)
+    thread.start()
+    yield RunningFTPServer("127.0.0.1", listener.port, listener.implicit_port)
+    listener.stop()
+    thread.join(30)
 
 
 @pytest.fixture

@@ -109,3 +109,11 @@ def with_orientation_as_text(data: bytes) -> bytes:
     entry = b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
     assert data.count(entry) == 1
     return data.replace(entry, b"\x01\x12\x00\x02\x00\x00\x00\x026\x00\x00\x00")
+
+
+def noisy_jpeg(size: tuple[int, int] = (2400, 1800), seed: int = 1) -> bytes:
+    """A JPEG of noise: it hardly compresses, so a camera-sized file (about 5 MB here) costs no big picture."""
+    import random
+
+    noise = random.Random(seed).randbytes(size[0] * size[1] * 3)
+    return encode(Image.frombytes("RGB", size, noise), "JPEG", quality=92)

@@ -17,6 +17,7 @@ SECTION_FOLDERS = ("individuals", "group")
 # and rename to the final name when the bytes are complete.
 TEMPORARY_SUFFIXES = (".filepart", ".part", ".tmp")
 
+NOT_UTF8 = "File names must be UTF-8."
 DOT_SEGMENTS_REFUSED = "Paths containing '.' or '..' are not accepted here; use the folder's full path."
 
 
@@ -49,7 +50,7 @@ def decode(path: bytes) -> str:
     try:
         return path.decode("utf-8")
     except UnicodeDecodeError:
-        raise Invalid("File names must be UTF-8.") from None
+        raise Invalid(NOT_UTF8) from None
 
 
 def segments(path: str, *, navigate: bool) -> list[str]:
@@ -61,6 +62,8 @@ def segments(path: str, *, navigate: bool) -> list[str]:
     """
     if "\x00" in path:
         raise Invalid("Names cannot contain NUL characters.")
+    if any("\udc80" <= ch <= "\udcff" for ch in path):  # bytes a door could not read as UTF-8
+        raise Invalid(NOT_UTF8)
     parts: list[str] = []
     for segment in path.split("/"):
         if segment == "":

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 
 from albums import services as album_services
-from jobs.exceptions import Conflict, Forbidden, IsAFolder, NotAFolder, NotEmpty, NotFound, StorageFailed
+from jobs.exceptions import Conflict, Forbidden, IsAFolder, NotAFolder, NotEmpty, NotFound
 from tree import files, refusals
 from tree.models import TreeFile
 from tree.names import join, section_folder, segments
@@ -213,4 +213,4 @@ class Tree:
             raise NotFound(refusals.no_file(node.name)) from None
         except OSError as exc:
             logger.warning("cannot start upload path=%s: %s", node.path, exc)
-            raise StorageFailed(refusals.disk_error(exc)) from None
+            raise refusals.storage_failed(exc) from None

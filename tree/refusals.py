@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 
+from jobs.exceptions import StorageFailed, StorageFull
+
 JOB_FOLDERS_FIXED = "Job folders are managed by the studio and cannot be changed."
 NO_SUBFOLDERS = "Albums hold only files and the folders 'individuals' and 'group'."
 SECTION_FOLDERS_FIXED = "The folders 'individuals' and 'group' belong to every album and cannot be changed."
@@ -67,6 +69,15 @@ def too_large(limit: int) -> str:
 
 def disk_error(exc: OSError) -> str:
     """What a photographer is told when the server's disk fails them."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if disk_full(exc):
         return "The server's disk is full, so this upload failed. Please tell the studio and try again later."
     return "The server could not store this file. Please try again; tell the studio if it keeps failing."
+
+
+def disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def storage_failed(exc: OSError) -> StorageFailed:
+    """The refusal for a failing disk: ``StorageFull`` when it is full, so each door can say so in its code."""
+    return (StorageFull if disk_full(exc) else StorageFailed)(disk_error(exc))

@@ -162,7 +162,7 @@ class StagedUpload:
                 self._hash(data, at)
         except OSError as exc:
             logger.warning("write failed path=%s: %s", self.node.path, exc)
-            refusal = StorageFailed(refusals.disk_error(exc))
+            refusal = refusals.storage_failed(exc)
             self._refuse(refusal)
             self._discard()
             raise refusal from None
@@ -235,7 +235,7 @@ class StagedUpload:
         except OSError as exc:
             self._discard()
             logger.warning("could not seal upload path=%s: %s", self.node.path, exc)
-            raise StorageFailed(refusals.disk_error(exc)) from None
+            raise refusals.storage_failed(exc) from None
         if self.resumed and not self.dirty:
             # Opened and closed without a change: the file stays as it was (only its time may move).
             self._discard()
@@ -255,7 +255,7 @@ class StagedUpload:
         except OSError as exc:
             self._forget(stored_name)
             logger.warning("could not store upload path=%s: %s", self.node.path, exc)
-            raise StorageFailed(refusals.disk_error(exc)) from None
+            raise refusals.storage_failed(exc) from None
         except Exception:
             self._forget(stored_name)
             logger.exception("could not record upload path=%s", self.node.path)

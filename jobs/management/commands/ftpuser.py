@@ -1,4 +1,4 @@
-"""``python manage.py ftpuser create|set-password|add-key|activate|deactivate ...``."""
+"""``python manage.py ftpuser create|set-password|add-key|activate|deactivate|plain-ftp ...``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ class Command(ServiceCommand):
         key.add_argument("keyfile")
         for name in ("activate", "deactivate"):
             sub.add_parser(name).add_argument("username")
+        plain = sub.add_parser("plain-ftp", help="allow or refuse plain (unencrypted) FTP for an FTP user")
+        plain.add_argument("username")
+        plain.add_argument("setting", choices=["on", "off"])
 
     def _password(self, password_stdin: bool) -> str:
         if not password_stdin:
@@ -57,6 +60,17 @@ class Command(ServiceCommand):
 
     def handle_activate(self, *, username: str, **options: Any) -> None:
         services.ftp_user_set_active(ftp_user=selectors.ftp_user_get(username=username), is_active=True)
+
+    def handle_plain_ftp(self, *, username: str, setting: str, **options: Any) -> None:
+        user = services.ftp_user_set_plain_ftp(
+            ftp_user=selectors.ftp_user_get(username=username), allowed=setting == "on"
+        )
+        if user.allow_plain_ftp:
+            self.stderr.write(
+                f"{user.username} may now log in over plain FTP: its password crosses the network readable."
+            )
+        else:
+            self.stdout.write(f"{user.username} must use FTPS or SFTP")
 
     def handle_deactivate(self, *, username: str, **options: Any) -> None:
         services.ftp_user_set_active(ftp_user=selectors.ftp_user_get(username=username), is_active=False)
