@@ -21,7 +21,7 @@ from jobs import selectors, services
 from jobs.exceptions import PortalError
 from jobs.forms import FTPUserCreateForm, PasswordForm, SSHKeyForm
 from jobs.models import Account
-from portal.connection import SFTPConnection
+from portal.connection import FTPSConnection, SFTPConnection
 
 
 def _account(request: HttpRequest, account_id: int) -> Account:
@@ -31,8 +31,9 @@ def _account(request: HttpRequest, account_id: int) -> Account:
     return account
 
 
-def _connection(username: str = "your FTP user name") -> SFTPConnection:
-    return SFTPConnection(username=username)
+def _connection(username: str = "your FTP user name") -> dict[str, SFTPConnection | FTPSConnection]:
+    """The connection data of both doors, for ``jobs/_connection.html``."""
+    return {"connection": SFTPConnection(username=username), "ftps": FTPSConnection(username=username)}
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -76,7 +77,7 @@ def ftp_settings(request: HttpRequest, account_id: int) -> HttpResponse:
         "form": form,
         "created": created,
         "new_password": new_password,
-        "connection": _connection(created.username if created else "your FTP user name"),
+        **_connection(created.username if created else "your FTP user name"),
     }
     return _render(request, "jobs/ftp_settings.html", context)
 
@@ -102,6 +103,10 @@ def ftp_user_detail(request: HttpRequest, account_id: int, username: str) -> Htt
         elif action in ("activate", "deactivate"):
             services.ftp_user_set_active(ftp_user=ftp_user, is_active=action == "activate")
             notice = "FTP user activated." if action == "activate" else "FTP user deactivated: it can no longer log in."
+        elif action in ("allow_plain_ftp", "refuse_plain_ftp"):
+            allowed = action == "allow_plain_ftp"
+            services.ftp_user_set_plain_ftp(ftp_user=ftp_user, allowed=allowed)
+            notice = "Plain FTP allowed for this FTP user." if allowed else "Plain FTP refused: FTPS or SFTP only."
         elif action == "add_key":
             key_form = SSHKeyForm(request.POST)
             if key_form.is_valid():
@@ -121,6 +126,6 @@ def ftp_user_detail(request: HttpRequest, account_id: int, username: str) -> Htt
         "key_form": key_form,
         "new_password": new_password,
         "notice": notice,
-        "connection": _connection(ftp_user.username),
+        **_connection(ftp_user.username),
     }
     return _render(request, "jobs/ftp_user.html", context)

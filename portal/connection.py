@@ -1,8 +1,10 @@
 """What a photographer or a camera needs to connect, for the web pages and the commands.
 
 Host, port, protocol and the server's host key fingerprints, read from settings and from the public
-halves of the host keys the SFTP server published. Nothing here creates a key or imports a server:
-the web app only reads what ``sftpd.hostkeys`` made when the server first started.
+halves of the host keys the SFTP server published; for the FTP/FTPS door (DESIGN §8) the ports, the
+passive range and the TLS certificate's fingerprint. Nothing here creates a key or a certificate,
+or imports a server: the web app only reads what ``sftpd.hostkeys`` and ``ftpd.tls`` made when the
+servers first started.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import asyncssh
 from django.conf import settings
+
+from ftpd import tls
 
 # The SFTP host keys as files in SFTPD_HOST_KEY_DIR (the private key, and NAME.pub beside it).
 HOST_KEY_FILES = {"ssh-ed25519": "ssh_host_ed25519_key", "ssh-rsa": "ssh_host_rsa_key"}
@@ -71,3 +75,35 @@ class SFTPConnection:
     @property
     def fingerprints(self) -> list[Fingerprint]:
         return host_key_fingerprints()
+
+
+@dataclass(frozen=True)
+class FTPSConnection:
+    """What a camera or an FTP-only client needs: FTPS (explicit or implicit), passive mode.
+
+    Plain FTP is the same host and port without TLS, for the FTP users a studio allowed it for.
+    """
+
+    username: str
+    protocol: str = "FTPS - FTP over TLS, explicit (AUTH TLS), passive mode"
+
+    @property
+    def host(self) -> str:
+        return str(settings.FTPD_PUBLIC_HOST)
+
+    @property
+    def port(self) -> int:
+        return int(settings.FTPD_PORT)
+
+    @property
+    def implicit_port(self) -> int:
+        return int(settings.FTPD_IMPLICIT_PORT)
+
+    @property
+    def passive_ports(self) -> str:
+        return str(settings.FTPD_PASSIVE_PORTS) or "any"
+
+    @property
+    def fingerprint(self) -> str:
+        """The certificate's SHA-256 as ``openssl x509 -fingerprint -sha256`` prints it; "" before the first start."""
+        return tls.fingerprint()

@@ -26,14 +26,27 @@ def test_compose_file_is_valid_and_has_every_service() -> None:
     result = subprocess.run(
         [*_compose(), "-f", str(ROOT / "docker" / "compose.yml"), "config", "--services"],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, "SECRET_KEY": "x", "POSTGRES_PASSWORD": "y"},
+        env={**os.environ, "SECRET_KEY": "x", "POSTGRES_PASSWORD": "y", "FTPD_PUBLIC_ADDRESS": "192.0.2.10"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"postgres", "redis", "web", "sftpd", "worker", "beat"}
+    assert set(result.stdout.split()) == {"postgres", "redis", "web", "sftpd", "ftpd", "worker", "beat"}
+
+
+def test_compose_publishes_the_ftp_ports_and_the_whole_passive_range() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "docker" / "compose.yml").read_text())
+    ftpd = config["services"]["ftpd"]
+    env = {**config["x-portal"]["environment"], **ftpd["environment"]}
+    first, last = (int(p) for p in env["FTPD_PASSIVE_PORTS"].split("-"))
+    assert f"{first}-{last}:{first}-{last}" in ftpd["ports"]
+    assert f"{env['FTPD_PORT']}:{env['FTPD_PORT']}" in ftpd["ports"]
+    assert f"{env['FTPD_IMPLICIT_PORT']}:{env['FTPD_IMPLICIT_PORT']}" in ftpd["ports"]
+    assert "tls:/data/tls" in config["x-portal"]["volumes"]  # the certificate outlives the container
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "POSTGRES_PASSWORD")}
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "POSTGRES_PASSWORD", "FTPD_PUBLIC_ADDRESS")}
     result = subprocess.run(
         [*_compose(), "-f", str(ROOT / "docker" / "compose.yml"), "config"],
         capture_output=True, text=True, timeout=60, env=env,
@@ -44,7 +57,9 @@ def test_compose_refuses_to_start_without_secrets() -> None:
 
 def test_dockerfile_copies_every_package_and_runs_as_a_user() -> None:
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
-    for package in ("portal", "jobs", "albums", "sftpd"):
+    local_apps = {app.split(".")[0] for app in settings.INSTALLED_APPS if (ROOT / app.split(".")[0]).is_dir()}
+    assert {"portal", "jobs", "albums", "sftpd", "tree", "ftpd"} <= local_apps | {"portal"}
+    for package in local_apps | {"portal"}:
         assert f"COPY {package} ./{package}" in dockerfile
     assert "USER portal" in dockerfile
     assert "pip install -r requirements.txt" in dockerfile

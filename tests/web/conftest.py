@@ -62,3 +62,19 @@ def click_and_wait(browser: WebDriver, element: WebElement) -> None:
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
     WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+
+
+def open_page(browser: WebDriver, url: str, ready_id: str) -> None:
+    """Load a page (following redirects) and wait until the element ``ready_id`` is in the final document.
+
+    Chromium may still be swapping documents after a redirect when ``get`` returns; reading an
+    element then fails with "Node ... does not belong to the document".
+    """
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script("return document.readyState") == "complete" and b.find_element(By.ID, ready_id)
+    )

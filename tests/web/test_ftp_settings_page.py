@@ -4,6 +4,7 @@ generated password once, adds an SSH key, and the photographer logs in over SFTP
 from __future__ import annotations
 
 import asyncio
+import ftplib
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
@@ -14,9 +15,10 @@ from pytest_django.live_server_helper import LiveServer
 
 from jobs import services
 from jobs.models import Account, FTPUser, PhotoJob
-from tests.conftest import PASSWORD, RunningServer
-from tests.helpers import connect
-from tests.web.conftest import click_and_wait, log_in
+from tests.conftest import PASSWORD, RunningFTPServer, RunningServer
+from tests.ftpd.conftest import plain_ftp
+from tests.helpers import connect, require_program
+from tests.web.conftest import click_and_wait, log_in, open_page
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -38,7 +40,7 @@ def test_owner_creates_an_ftp_user_whose_generated_password_works_over_sftp(
     from selenium.webdriver.common.by import By
 
     log_in(browser, live_server)
-    browser.get(f"{live_server.url}/accounts/")
+    open_page(browser, f"{live_server.url}/accounts/", "connection")
     assert "FTP users of Sunshine Studio" in browser.page_source
     assert "not FTPS" in browser.find_element(By.ID, "connection").text
     browser.find_element(By.NAME, "username").send_keys("anna")
@@ -98,3 +100,44 @@ def test_only_owners_of_the_studio_reach_its_settings(
     assert not FTPUser.objects.exists()
     page = client.get(f"/accounts/{account.pk}/ftp/")
     assert page["Cache-Control"].startswith("max-age=0") or "no-store" in page["Cache-Control"]
+
+
+def _served_certificate_fingerprint(server: RunningFTPServer) -> str:
+    """What the FTP server presents after AUTH TLS, fingerprinted by openssl itself."""
+    import subprocess
+
+    pem = subprocess.run(
+        ["openssl", "s_client", "-starttls", "ftp", "-connect", f"{server.host}:{server.port}", "-showcerts"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    cert = pem[pem.index("-----BEGIN CERTIFICATE-----") : pem.index("-----END CERTIFICATE-----") + 25]
+    out = subprocess.run(
+        ["openssl", "x509", "-noout", "-fingerprint", "-sha256"], input=cert, capture_output=True, text=True, check=True
+    ).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def test_the_page_shows_the_ftps_certificate_and_lets_the_owner_allow_plain_ftp_for_a_camera(
+    browser: WebDriver, live_server: LiveServer, ftp_server: RunningFTPServer, account: Account, ftp_user: FTPUser
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    require_program("openssl", "openssl")
+    log_in(browser, live_server)
+    open_page(browser, f"{live_server.url}/accounts/{account.pk}/ftp/{ftp_user.username}/", "ftps-fingerprint")
+    shown = browser.find_element(By.ID, "ftps-fingerprint").text
+    assert shown == _served_certificate_fingerprint(ftp_server)
+    assert "passive" in browser.find_element(By.ID, "ftps-connection").text
+
+    with pytest.raises(ftplib.error_perm, match="FTPS"), plain_ftp(ftp_server, ftp_user.username):
+        pass
+    click_and_wait(browser, browser.find_element(By.ID, "allow-plain-ftp"))
+    assert "Plain FTP allowed" in browser.find_element(By.ID, "notice").text
+    with plain_ftp(ftp_server, ftp_user.username) as ftp:
+        assert ftp.pwd() == "/"
+    click_and_wait(browser, browser.find_element(By.ID, "refuse-plain-ftp"))
+    with pytest.raises(ftplib.error_perm, match="FTPS"), plain_ftp(ftp_server, ftp_user.username):
+        pass

@@ -2,8 +2,9 @@
 
 Applies migrations; on the first run creates a demo account with a planned job ``job00001`` and an
 FTP user ``demo`` whose generated password is printed once; then runs the web app (gunicorn), the
-SFTP server, a Celery worker and the periodic scheduler (beat), prints what a photographer types
-into FileZilla, and stops every child cleanly on Ctrl-C or SIGTERM. If one child dies, the others
+SFTP server, the FTP/FTPS server, a Celery worker and the periodic scheduler (beat), prints what a
+photographer types into FileZilla and what a camera needs for FTPS, and stops every child cleanly
+on Ctrl-C or SIGTERM. If one child dies, the others
 are stopped too and the command exits non-zero, so a supervisor notices.
 """
 
@@ -22,9 +23,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from ftpd import tls
 from jobs import services
 from jobs.models import Account
-from portal.connection import host_key_fingerprints
+from portal.connection import FTPSConnection, SFTPConnection
 from sftpd import hostkeys
 
 DEMO_ACCOUNT = "Demo studio"
@@ -34,7 +36,7 @@ STOP_GRACE = 10.0
 
 
 class Command(BaseCommand):
-    help = "Run the web app, SFTP server, worker and scheduler together (embedded defaults)."
+    help = "Run the web app, SFTP and FTP servers, worker and scheduler together (embedded defaults)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-demo", action="store_true", help="do not create the demo studio")
@@ -44,6 +46,7 @@ class Command(BaseCommand):
         password = None if no_demo else self._create_demo()
         # Made here, once, before any child starts: two processes never race to create them.
         hostkeys.load_or_create(settings.SFTPD_HOST_KEY_DIR)
+        tls.load_or_create()
         children = self._start_children()
         self._print_banner(password)
         code = self._supervise(children)
@@ -76,6 +79,7 @@ class Command(BaseCommand):
                 "-",
             ],
             "sftpd": [*manage, "runsftpd"],
+            "ftpd": [*manage, "runftpd"],
             "worker": [py, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
             "beat": [
                 py,
@@ -97,7 +101,8 @@ class Command(BaseCommand):
         }
 
     def _print_banner(self, password: str | None) -> None:
-        host = settings.SFTPD_PUBLIC_HOST
+        user = DEMO_USER if password else "your FTP user (python manage.py ftpuser ...)"
+        sftp, ftps = SFTPConnection(username=user), FTPSConnection(username=user)
         lines = [
             "",
             "Photo job portal is running.",
@@ -106,17 +111,21 @@ class Command(BaseCommand):
             "",
             "Connect with FileZilla or WinSCP:",
             "  Protocol: SFTP - SSH File Transfer Protocol (not FTPS)",
-            f"  Host:     {host}",
-            f"  Port:     {settings.SFTPD_PORT}",
+            f"  Host:     {sftp.host}",
+            f"  Port:     {sftp.port}",
+            f"  User:     {user}",
         ]
         if password:
-            lines += [f"  User:     {DEMO_USER}", f"  Password: {password}   (shown only this once)"]
-        else:
-            lines += ["  User:     your FTP user (python manage.py ftpuser ...)"]
-        for fp in host_key_fingerprints():
-            lines.append(f"  Host key: {fp.algorithm} {fp.sha256}")
+            lines += [f"  Password: {password}   (shown only this once)"]
+        lines += [f"  Host key: {fp.algorithm} {fp.sha256}" for fp in sftp.fingerprints]
         lines += [
             f"  Folders:  /{DEMO_JOB}/<album>/ , <album>/individuals/ , <album>/group/",
+            "",
+            "Cameras and FTP-only clients:",
+            f"  FTPS:     {ftps.host} port {ftps.port} (explicit, AUTH TLS), port {ftps.implicit_port} (implicit)",
+            f"  Mode:     passive, data ports {ftps.passive_ports}",
+            f"  TLS cert: SHA-256 {ftps.fingerprint}",
+            "  Plain FTP: refused unless allowed per FTP user (python manage.py ftpuser plain-ftp USER on)",
             "",
             "Press Ctrl-C to stop.",
             "",
