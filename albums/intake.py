@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from albums import broker, imaging, photos, storage
 from albums.models import Photo, Upload
+from jobs.models import FTPUser
 from portal.celery import app as celery_app
 
 logger = logging.getLogger(__name__)
@@ -386,6 +387,12 @@ def _photo_from_upload(
     at_path = (
         Photo.objects.select_for_update().filter(album=album, folder=upload.folder, filename=upload.filename).first()
     )
+    if at_path is not None and _from_device(upload):
+        # A camera's files never replace each other (DESIGN §9): the older photo keeps its bytes.
+        if at_path.sha256 == sha256:
+            return at_path, "same bytes as the photo already there", _ensure_renditions(at_path, renditions)
+        photos.photo_set_aside(photo=at_path)
+        at_path = None
     if at_path is not None:
         # The upload whose bytes the photo shows: a later one for the same path wins, whatever
         # order the workers finish in.
@@ -414,6 +421,10 @@ def _photo_from_upload(
     _fill(photo, upload, sha256, info, renditions, original)
     photo.save()
     return photo, "", []
+
+
+def _from_device(upload: Upload) -> bool:
+    return upload.ftp_user is not None and upload.ftp_user.kind == FTPUser.Kind.DEVICE
 
 
 def _fill(

@@ -72,6 +72,7 @@ class Photo(models.Model):
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
     camera_serial = models.CharField(max_length=100, blank=True)
+    camera_id = models.CharField(max_length=100, blank=True)  # a device's camera id, as its profile reads it
     gps_latitude = models.FloatField(null=True, blank=True)
     gps_longitude = models.FloatField(null=True, blank=True)
     uploaded_by = models.ForeignKey(FTPUser, null=True, blank=True, on_delete=models.SET_NULL)

@@ -5,6 +5,10 @@ under a second name make no second photo: that upload points at the first name's
 first name lets go of the photo (deleted, replaced with other bytes, renamed over), the photo moves
 to a name that still lists its bytes, so no listed file is ever left without its picture.
 Used by ``albums.services`` (deletes and renames) and ``albums.intake`` (replacements).
+
+A device's photos are never replaced (DESIGN §9: cameras reuse names): when a camera's new file
+takes a path whose photo shows other bytes, the older photo is set aside under a name of its own
+(``photo_set_aside``) and the new file becomes a new photo.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 
 from albums.models import SECTION_OF_FOLDER, Photo, Upload
 from tree.models import TreeFile
+from tree.names import MAX_NAME_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +50,21 @@ def photo_hand_over(*, photo: Photo) -> bool:
     photo.save()
     logger.info("photo %s handed over to %s (same bytes)", photo.pk, photo)
     return True
+
+
+def aside_name(photo: Photo) -> str:
+    """A name only this photo can have: ``name~<photo id>.ext``, within the length limit."""
+    stem, dot, ext = photo.filename.rpartition(".")
+    if not dot or not stem:
+        stem, ext = photo.filename, ""
+    suffix = f"~{photo.pk}" + (f".{ext}" if ext else "")
+    room = MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    return stem.encode("utf-8")[:room].decode("utf-8", "ignore") + suffix
+
+
+def photo_set_aside(*, photo: Photo) -> None:
+    """Move a device's photo off its path so that a new file there becomes a new photo."""
+    old = photo.filename
+    photo.filename = aside_name(photo)
+    photo.save(update_fields=["filename", "updated_at"])
+    logger.info("photo %s set aside as %r: its device sent a new %r", photo.pk, photo.filename, old)

@@ -107,12 +107,13 @@ class ReceivedFile:
     source_path: str = ""  # the path the client used (for a device: below its album)
 
 
-def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
+def file_finished(*, where: FilePath, received: ReceivedFile, replaces: bool = True) -> Upload:
     """Record a finished file and queue its processing once the row is committed.
 
     The upload owns the stored bytes, whatever later happens to the file in the tree. An earlier
     upload of the same path still waiting to be processed is superseded: only the newest version of
-    a path becomes its photo, whichever task runs first.
+    a path becomes its photo, whichever task runs first. Not for a device (``replaces=False``):
+    its files never replace each other, each becomes a photo (DESIGN §9).
     """
     # Fresh from the database: the album may have been renamed (or removed) during a long upload.
     album = Album.objects.select_related("job").filter(pk=where.album.pk).first()
@@ -120,11 +121,12 @@ def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
         raise NotFound("The album folder was removed while this file was being uploaded.")
     job = album.job
     with transaction.atomic():
-        Upload.objects.filter(where.same_path_q(), state__in=PENDING_STATES).update(
-            state=Upload.State.REJECTED,
-            reason="replaced by a newer upload of the same file",
-            finished_at=timezone.now(),
-        )
+        if replaces:
+            Upload.objects.filter(where.same_path_q(), state__in=PENDING_STATES).update(
+                state=Upload.State.REJECTED,
+                reason="replaced by a newer upload of the same file",
+                finished_at=timezone.now(),
+            )
         upload = Upload.objects.create(
             account_id=job.account_id,
             job=job,
@@ -159,21 +161,26 @@ def file_finished(*, where: FilePath, received: ReceivedFile) -> Upload:
     return upload
 
 
-def file_renamed(*, old: FilePath, new: FilePath) -> None:
+def file_renamed(*, old: FilePath, new: FilePath, replaces: bool = True) -> None:
     """A finished file got a new path in its job: the photo (and any pending upload) at ``old`` follows.
 
     A rename over an existing name replaces that file, and so its photo; moving between
-    ``individuals`` and ``group`` moves the photo between sections.
+    ``individuals`` and ``group`` moves the photo between sections. A device's rename
+    (``replaces=False``) sets the photo at the new name aside instead: it stays a photo.
     """
     section = SECTION_OF_FOLDER[new.folder]
     with transaction.atomic():
         for replaced in Photo.objects.filter(new.same_path_q()).exclude(old.same_path_q()):
-            photo_leave_path(photo=replaced)
-        Upload.objects.filter(new.same_path_q(), state__in=PENDING_STATES).exclude(old.same_path_q()).update(
-            state=Upload.State.REJECTED,
-            reason="replaced by a file renamed over it",
-            finished_at=timezone.now(),
-        )
+            if replaces:
+                photo_leave_path(photo=replaced)
+            else:
+                photos.photo_set_aside(photo=replaced)
+        if replaces:
+            Upload.objects.filter(new.same_path_q(), state__in=PENDING_STATES).exclude(old.same_path_q()).update(
+                state=Upload.State.REJECTED,
+                reason="replaced by a file renamed over it",
+                finished_at=timezone.now(),
+            )
         Photo.objects.filter(old.same_path_q()).update(
             album=new.album, folder=new.folder, filename=new.filename, section=section
         )

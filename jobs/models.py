@@ -53,12 +53,21 @@ class Membership(models.Model):
 
 
 class FTPUser(models.Model):
-    """An SFTP login of an account. The password is kept only as a Django password hash."""
+    """An SFTP/FTP login of an account. The password is kept only as a Django password hash.
+
+    A *person* (a photographer) sees the account's planned jobs; a *device* (a camera) sees only
+    its album (``devices.models.Device``, DESIGN §9).
+    """
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "person (photographer)"
+        DEVICE = "device", "device (camera)"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ftp_users")
     username = models.CharField(max_length=64)
     password = models.CharField(max_length=256, blank=True)  # hash; "" = no password login
     is_active = models.BooleanField(default=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
     # Plain FTP sends the password readable: only for a camera that speaks nothing else, by choice.
     allow_plain_ftp = models.BooleanField(default=False)
     last_login_at = models.DateTimeField(null=True, blank=True)
@@ -74,6 +83,7 @@ class FTPUser(models.Model):
             models.CheckConstraint(
                 condition=models.Q(username__regex=FTP_USERNAME_REGEX), name="ftpuser_username_valid"
             ),
+            models.CheckConstraint(condition=models.Q(kind__in=["person", "device"]), name="ftpuser_kind_valid"),
         ]
 
     def __str__(self) -> str:

@@ -103,12 +103,15 @@ def _password_hash(password: str) -> str:
     return make_password(password)
 
 
-def ftp_user_create(*, account: Account, username: str, password: str | None = None) -> FTPUser:
+def ftp_user_create(
+    *, account: Account, username: str, password: str | None = None, kind: str = FTPUser.Kind.PERSON
+) -> FTPUser:
+    """A new FTP user; a device (``kind``) also needs its ``devices.models.Device`` (``devices.services``)."""
     username = _clean_username(username)
     hashed = _password_hash(password) if password is not None else ""
     try:
         with transaction.atomic():
-            return FTPUser.objects.create(account=account, username=username, password=hashed)
+            return FTPUser.objects.create(account=account, username=username, password=hashed, kind=kind)
     except IntegrityError:
         raise Conflict(f"The FTP user name {username!r} is taken.") from None
 

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "tree",
     "sftpd",
     "ftpd",
+    "devices",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,10 @@ class TreeFile(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)  # "" when the bytes came out of order
     upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.CASCADE, related_name="tree_files")
     content = models.CharField(max_length=500, blank=True)  # storage name of a temporary file's bytes
+    # A device's file: the folder it used below its album, "/" or "/a/b" (for /a/b/name.jpg, stored as
+    # a__b__name.jpg); blank for everybody else's files. A device lists only the files it made.
+    device_dir = models.CharField(max_length=1024, blank=True)
+    device_name = models.CharField(max_length=255, blank=True)  # the name the device gave it ("name.jpg")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -47,6 +51,11 @@ class TreeFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.album}/{self.folder + '/' if self.folder else ''}{self.name}"
+
+    @property
+    def shown_name(self) -> str:
+        """The name a listing shows: the device's own name for a device's file."""
+        return self.device_name or self.name
 
     @property
     def stored_name(self) -> str:

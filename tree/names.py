@@ -34,9 +34,21 @@ def validate_name(name: str) -> str:
     return name
 
 
-def is_temporary_name(name: str) -> bool:
-    """A name clients write to before renaming to the final name; never processed as it is."""
-    return name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES)
+def is_temporary_name(name: str, *, device: bool = False) -> bool:
+    """A name clients write to before renaming to the final name; never processed as it is.
+
+    Cameras (``device``) also write to names without an extension (MOBOTIX ``mx0108e702``),
+    ``*_tmp.*`` and ``.pureftpd-upload*`` (DESIGN §9). A device's album file names join its
+    folders with ``__`` (``devices.paths``): the rule looks at the part after the last one.
+    """
+    lowered = name.lower()
+    if lowered.startswith(".") or lowered.endswith(TEMPORARY_SUFFIXES):
+        return True
+    if not device:
+        return False
+    last = lowered.rsplit("__", 1)[-1]
+    stem, dot, _ = last.rpartition(".")
+    return last.startswith(".") or not dot or not stem or stem.endswith("_tmp") or "_tmp." in last
 
 
 def section_folder(name: str) -> str | None:

@@ -12,7 +12,9 @@ its wire format. What a change means for the album is recorded through ``albums.
 - a rename to a temporary name, or a delete, removes the photo (``file_removed``);
 - folders: the top folder lists the planned jobs and cannot be changed; a job folder holds albums
   (mkdir makes one, rename renames it, rmdir removes an empty one) and no files; an album holds
-  files and the folders ``individuals`` and ``group`` only.
+  files and the folders ``individuals`` and ``group`` only;
+- a device (DESIGN §9) sees its album as ``/`` and may make folders at any depth (making one that
+  exists succeeds; rmdir removes an empty one); its files keep their photos (``tree.files``).
 
 Folders and files are rows in the database (``tree.files``); bytes are in storage, except those still
 being written (``tree.staging``). Every method is synchronous and may touch the database, storage
@@ -26,6 +28,7 @@ import time
 from dataclasses import dataclass
 
 from albums import services as album_services
+from devices.models import DeviceFolder
 from jobs.exceptions import Conflict, Forbidden, IsAFolder, NotAFolder, NotEmpty, NotFound
 from tree import files, refusals
 from tree.models import TreeFile
@@ -52,8 +55,10 @@ def _folder(name: str, when: float) -> Entry:
     return Entry(name=name, is_folder=True, size=0, mtime=when, atime=when)
 
 
-def _file(row: TreeFile) -> Entry:
-    return Entry(name=row.name, is_folder=False, size=row.size, mtime=row.mtime, atime=row.mtime)
+def _file(row: TreeFile, *, device: bool = False) -> Entry:
+    """A file's entry: a device sees the names it gave, everybody else the album's names."""
+    name = row.shown_name if device else row.name
+    return Entry(name=name, is_folder=False, size=row.size, mtime=row.mtime, atime=row.mtime)
 
 
 class Tree:
@@ -83,17 +88,32 @@ class Tree:
         if node.kind == Kind.FILE:
             raise NotAFolder(refusals.not_a_folder(node.path))
         assert node.album is not None
+        if node.kind == Kind.DEVICE_FOLDER:
+            return self._device_listing(node)
         entries = []
         if node.kind == Kind.ALBUM:
             when = node.album.created_at.timestamp()
             entries = [_folder("individuals", when), _folder("group", when)]
         return entries + [_file(row) for row in files.listing(node.album, node.folder)]
 
+    def _device_listing(self, node: Node) -> list[Entry]:
+        assert node.album is not None and node.device is not None
+        inside = node.device_dir.strip("/")
+        prefix = f"{inside}/" if inside else ""
+        below = DeviceFolder.objects.filter(device=node.device, path__startswith=prefix).exclude(path=inside)
+        folders = [
+            _folder(row.path[len(prefix) :], row.created_at.timestamp())
+            for row in below
+            if "/" not in row.path[len(prefix) :]
+        ]
+        rows = files.listing(node.album, node.folder, node.device_dir)
+        return folders + [_file(row, device=True) for row in rows]
+
     def stat(self, path: str) -> Entry:
         node = self.resolve(path)
         name = path.rstrip("/").rpartition("/")[2] or "/"
         if node.kind == Kind.FILE:
-            return _file(self._listed(node))
+            return _file(self._listed(node), device=node.device is not None)
         when = time.time()
         if node.job is not None:
             when = (node.album or node.job).created_at.timestamp()
@@ -103,6 +123,14 @@ class Tree:
 
     def mkdir(self, path: str) -> None:
         parent, name = new_child(self.client, path)
+        if parent.kind == Kind.FILE and parent.device is not None:
+            raise NotFound(refusals.no_device_folder(parent.path))
+        if parent.kind == Kind.DEVICE_FOLDER:
+            assert parent.device is not None
+            inside = parent.device_dir.strip("/")
+            # Cameras make their folders every time (created if missing): one that exists is fine.
+            DeviceFolder.objects.get_or_create(device=parent.device, path=f"{inside}/{name}" if inside else name)
+            return
         if parent.kind == Kind.ROOT:
             if find_job(self.client.account_id, name):
                 # curl and lftp make every folder of a path from the top: an existing job "exists".
@@ -122,6 +150,9 @@ class Tree:
 
     def rmdir(self, path: str) -> None:
         node = self.resolve(path, navigate=False)
+        if node.kind == Kind.DEVICE_FOLDER:
+            self._device_rmdir(node)
+            return
         if node.kind == Kind.ALBUM:
             assert node.album is not None
             if files.album_has_files(node.album):
@@ -136,6 +167,16 @@ class Tree:
             raise NotFound(refusals.NO_SUBFOLDERS)
         raise Forbidden(refusals.JOB_FOLDERS_FIXED)
 
+    def _device_rmdir(self, node: Node) -> None:
+        assert node.album is not None and node.device is not None
+        inside = node.device_dir.strip("/")
+        if not inside:
+            raise Forbidden(refusals.DEVICE_ROOT_FIXED)
+        below = DeviceFolder.objects.filter(device=node.device, path__startswith=f"{inside}/").exists()
+        if below or files.device_folder_has_files(node.album, node.folder, node.device_dir):
+            raise NotEmpty(refusals.device_folder_not_empty(node.path))
+        DeviceFolder.objects.filter(device=node.device, path=inside).delete()
+
     def _rename_album(self, old: Node, newpath: str) -> None:
         parent, name = new_child(self.client, newpath)
         assert old.album is not None
@@ -149,8 +190,8 @@ class Tree:
     @staticmethod
     def _listed(node: Node) -> TreeFile:
         row = files.get(node.where)
-        if row is None:
-            raise NotFound(refusals.no_file(node.name))
+        if row is None or (node.device is not None and row.device_dir != node.device_dir):
+            raise NotFound(refusals.no_file(node.device_name or node.name))
         return row
 
     def _fixed(self, node: Node) -> None:
@@ -159,12 +200,14 @@ class Tree:
             raise Forbidden(refusals.JOB_FOLDERS_FIXED)
         if node.kind == Kind.SECTION:
             raise Forbidden(refusals.SECTION_FOLDERS_FIXED)
+        if node.kind == Kind.DEVICE_FOLDER:
+            raise Forbidden(refusals.DEVICE_FOLDERS_FIXED)
 
     def remove(self, path: str) -> None:
         node = self.resolve(path, navigate=False)
-        self._fixed(node)
-        if node.kind == Kind.ALBUM:
+        if node.kind in (Kind.ALBUM, Kind.DEVICE_FOLDER) and node.path != "/":
             raise IsAFolder(f"{node.path} is a folder; remove it as a folder.")
+        self._fixed(node)
         files.removed(self.client, self._listed(node))
 
     def rename(self, oldpath: str, newpath: str) -> None:
@@ -180,7 +223,7 @@ class Tree:
         assert old.album is not None and new.album is not None
         if old.album.job_id != new.album.job_id:
             raise Forbidden(refusals.MOVE_WITHIN_JOB)
-        files.renamed(self.client, row, new.where, source_path=new.path)
+        files.renamed(self.client, row, new)
 
     def set_times(self, path: str, *, atime: float | None = None, mtime: float | None = None) -> None:
         """Keep a file's times (clients set the camera's time after an upload); folders ignore it."""

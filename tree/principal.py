@@ -52,6 +52,11 @@ class Client:
     def account_id(self) -> int:
         return self.principal.account_id
 
+    @property
+    def is_device(self) -> bool:
+        """A camera (DESIGN §9): its files never replace or remove a photo."""
+        return self.ftp_user.kind == FTPUser.Kind.DEVICE
+
 
 def authenticate_password(username: str, password: str) -> Principal | None:
     """The principal for a correct password of an active FTP user, or None (one hash either way)."""

@@ -81,3 +81,18 @@ def disk_full(exc: OSError) -> bool:
 def storage_failed(exc: OSError) -> StorageFailed:
     """The refusal for a failing disk: ``StorageFull`` when it is full, so each door can say so in its code."""
     return (StorageFull if disk_full(exc) else StorageFailed)(disk_error(exc))
+
+
+# --- devices (DESIGN §9) ------------------------------------------------------------------------
+
+DEVICE_JOB_NOT_PLANNED = "This camera's job is no longer planned: uploads are closed. Ask the studio."
+DEVICE_ROOT_FIXED = "This camera's album folder cannot be changed."
+DEVICE_FOLDERS_FIXED = "A camera's folders can be made and removed, not renamed."
+
+
+def no_device_folder(path: str) -> str:
+    return f"There is no folder {path!r}; make it first."
+
+
+def device_folder_not_empty(path: str) -> str:
+    return f"The folder {path!r} is not empty."

@@ -32,7 +32,6 @@ from albums.models import Upload
 from jobs.exceptions import PortalError, StorageFailed, TooLarge
 from tree import files, layout, refusals
 from tree.models import TreeFile
-from tree.names import is_temporary_name
 from tree.principal import Client
 from tree.resolve import Node
 
@@ -248,7 +247,7 @@ class StagedUpload:
             stored_name = storage.store_local_file(self.staging, name)
             mtime = self.times[1] if self.times is not None else time.time()
             stored = files.Stored(name=stored_name, size=size, sha256=sha256, mtime=mtime)
-            return files.finished(self.client, self.node.where, stored, source_path=self.node.path)
+            return files.finished(self.client, self.node, stored)
         except PortalError:
             self._forget(stored_name)
             raise
@@ -276,7 +275,7 @@ class StagedUpload:
 
         Kept only under a temporary name, for a resume (a temporary name is never processed).
         """
-        if self.refusal is None and is_temporary_name(self.node.name) and self.dirty:
+        if self.refusal is None and files.is_temporary(self.node) and self.dirty:
             try:
                 self.finish()
                 logger.info("partial upload kept for resume path=%s bytes=%s", self.node.path, self.size)

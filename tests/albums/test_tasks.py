@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django import Settings
 
-from albums import imaging, intake
+from albums import imaging, intake, outbox
 from albums.models import Album, Photo, Upload
 from albums.tasks import process_upload, retry_delay, sweep_uploads
 from jobs.models import FTPUser
@@ -208,7 +208,8 @@ def test_the_sweeper_task_queues_an_upload_the_broker_never_got(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with monkeypatch.context() as broker_down:
-        broker_down.setattr(intake, "upload_queue", lambda upload_id: False)
+        # The server died before its outbox published the task: the broker never hears of it.
+        broker_down.setattr(outbox, "submit", lambda upload_id: None)
         upload = register("a.jpg", jpeg())
     settings.INTAKE_STUCK_AFTER = 600
     Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now() - timedelta(seconds=601))
