@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django import Settings
 
-from albums import imaging, intake, outbox
+from albums import imaging, outbox
 from albums.models import Album, Photo, Upload
 from albums.tasks import process_upload, retry_delay, sweep_uploads
 from jobs.models import FTPUser
