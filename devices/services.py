@@ -17,6 +17,7 @@ from devices.models import Device
 from jobs import services as job_services
 from jobs.exceptions import Invalid
 from jobs.models import Account, FTPUser, PhotoJob
+from tree import guard
 
 logger = logging.getLogger("devices")
 
@@ -78,3 +79,12 @@ def device_test_received(*, device: Device, name: str, address: str | None) -> N
         last_test_at=timezone.now(), last_test_address=address, last_test_name=name
     )
     logger.info("connection test received device=%s name=%r address=%s", device, name, address or "-")
+
+
+def device_lift_bans(*, device: Device) -> int:
+    """Lift the login bans in force on a camera (its user name from any address, its own addresses)."""
+    user = device.ftp_user
+    addresses = [a for a in (user.last_login_address, device.last_test_address) if a]
+    lifted = guard.lift_bans(user.username, addresses)
+    logger.info("bans lifted for device %s: %d", user.username, lifted)
+    return lifted

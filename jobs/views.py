@@ -24,7 +24,7 @@ from jobs.models import Account
 from portal.connection import FTPSConnection, SFTPConnection
 
 
-def _account(request: HttpRequest, account_id: int) -> Account:
+def managed_account(request: HttpRequest, account_id: int) -> Account:
     account = selectors.accounts_managed_by(user=request.user).filter(pk=account_id).first()
     if account is None:
         raise Http404("No such studio, or you do not manage it.")
@@ -36,12 +36,12 @@ def _connection(username: str = "your FTP user name") -> dict[str, SFTPConnectio
     return {"connection": SFTPConnection(username=username), "ftps": FTPSConnection(username=username)}
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+def render_settings(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
     """Render inside the admin's frame (header, user tools), like the rest of the staff pages."""
     return render(request, template, {**admin.site.each_context(request), "title": "FTP settings", **context})
 
 
-def _generated_password() -> str:
+def generated_password() -> str:
     return secrets.token_urlsafe(15)
 
 
@@ -50,18 +50,18 @@ def account_index(request: HttpRequest) -> HttpResponse:
     accounts = list(selectors.accounts_managed_by(user=request.user))
     if len(accounts) == 1:
         return redirect("jobs:ftp_settings", account_id=accounts[0].pk)
-    return _render(request, "jobs/account_index.html", {"accounts": accounts})
+    return render_settings(request, "jobs/account_index.html", {"accounts": accounts})
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def ftp_settings(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = _account(request, account_id)
+    account = managed_account(request, account_id)
     form = FTPUserCreateForm(request.POST or None)
     new_password = created = None
     if request.method == "POST" and form.is_valid():
-        password = form.cleaned_data["password"] or _generated_password()
+        password = form.cleaned_data["password"] or generated_password()
         try:
             created = services.ftp_user_create(
                 account=account, username=form.cleaned_data["username"], password=password
@@ -79,14 +79,14 @@ def ftp_settings(request: HttpRequest, account_id: int) -> HttpResponse:
         "new_password": new_password,
         **_connection(created.username if created else "your FTP user name"),
     }
-    return _render(request, "jobs/ftp_settings.html", context)
+    return render_settings(request, "jobs/ftp_settings.html", context)
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def ftp_user_detail(request: HttpRequest, account_id: int, username: str) -> HttpResponse:
-    account = _account(request, account_id)
+    account = managed_account(request, account_id)
     ftp_user = get_object_or_404(account.ftp_users, username=username)
     password_form, key_form = PasswordForm(), SSHKeyForm()
     new_password = notice = None
@@ -96,7 +96,7 @@ def ftp_user_detail(request: HttpRequest, account_id: int, username: str) -> Htt
             password_form = PasswordForm(request.POST)
             if password_form.is_valid():
                 typed = password_form.cleaned_data["password"]
-                password = typed or _generated_password()
+                password = typed or generated_password()
                 services.ftp_user_set_password(ftp_user=ftp_user, password=password)
                 new_password = None if typed else password
                 password_form, notice = PasswordForm(), "Password changed."
@@ -128,4 +128,4 @@ def ftp_user_detail(request: HttpRequest, account_id: int, username: str) -> Htt
         "notice": notice,
         **_connection(ftp_user.username),
     }
-    return _render(request, "jobs/ftp_user.html", context)
+    return render_settings(request, "jobs/ftp_user.html", context)

@@ -57,6 +57,16 @@ def host_key_fingerprints(key_dir: Path | None = None) -> list[Fingerprint]:
     return found
 
 
+def host_public_key(algorithm: str = "ssh-ed25519", key_dir: Path | None = None) -> str:
+    """The base64 blob of a published host key (what INSTAR's ``testftp&sethost=`` pins); "" before the first start."""
+    key_dir = Path(settings.SFTPD_HOST_KEY_DIR) if key_dir is None else key_dir
+    try:
+        line = (key_dir / f"{HOST_KEY_FILES[algorithm]}.pub").read_text().split()
+    except (OSError, KeyError):
+        return ""
+    return line[1] if len(line) > 1 else ""
+
+
 @dataclass(frozen=True)
 class SFTPConnection:
     """The SFTP connection data a photographer types into FileZilla or WinSCP."""

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("jobs.urls")),
+    path("accounts/<int:account_id>/cameras/", include("devices.urls")),
     # Photo files are personal data: served by a view that checks the studio, never publicly.
     path("media/<path:name>", photo_file, name="photo_file"),
 ]

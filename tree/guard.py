@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -422,6 +422,55 @@ class ConnectionCounter:
         self._stopped.set()
         if self._shared is not None:
             self._shared.shutdown()
+
+
+@dataclass(frozen=True)
+class Ban:
+    """A ban in force on a user name from one address (or on the whole address)."""
+
+    address: str
+    username: str  # "" for a ban of the whole address
+    seconds_left: int
+
+
+def bans_of(username: str, addresses: Sequence[str] = ()) -> list[Ban]:
+    """The bans in force on ``username`` (from any address) and on ``addresses`` as a whole.
+
+    Only bans shared through Redis (LOGIN_REDIS_URL) can be read from another process, such as the
+    web app; without Redis each server keeps its own and this returns nothing.
+    """
+    if not settings.LOGIN_REDIS_URL:
+        return []
+    redis = redis_client(settings.LOGIN_REDIS_URL)
+    prefix = f"{settings.LOGIN_REDIS_PREFIX}ban:"
+    found: list[Ban] = []
+    try:
+        for key in redis.scan_iter(match=f"{prefix}{_pair('*', username)}", count=1000):
+            address = key.decode()[len(prefix) :].split(":", 1)[1].rsplit(":", 1)[0]
+            found.append(Ban(address, username.lower(), max(int(redis.ttl(key)), 0)))
+        for address in addresses:
+            ttl = int(redis.ttl(f"{prefix}{_address(address)}"))
+            if ttl > 0:
+                found.append(Ban(address, "", ttl))
+    finally:
+        redis.close()
+    return found
+
+
+def lift_bans(username: str, addresses: Sequence[str] = ()) -> int:
+    """Lift the bans ``bans_of`` lists (and forget their failures); returns how many were lifted."""
+    bans = bans_of(username, addresses)
+    if not bans:
+        return 0
+    redis = redis_client(settings.LOGIN_REDIS_URL)
+    prefix = settings.LOGIN_REDIS_PREFIX
+    try:
+        for ban in bans:
+            key = _pair(ban.address, ban.username) if ban.username else _address(ban.address)
+            redis.delete(f"{prefix}ban:{key}", f"{prefix}fail:{key}")
+    finally:
+        redis.close()
+    return len(bans)
 
 
 def make_guard() -> LoginGuard:

@@ -1,0 +1,78 @@
+"""The cameras of a studio on its settings pages (DESIGN §9): "Add a camera", and each camera's page
+with its connection data and health. Views are thin: the form checks shape, ``devices.services``
+decides and writes, ``devices.selectors`` reads; only the studio's owners reach these pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from albums.models import Upload
+from devices import selectors, services
+from devices.connection import CameraConnection
+from devices.forms import CameraCreateForm
+from jobs import selectors as job_selectors
+from jobs.exceptions import PortalError
+from jobs.views import generated_password, managed_account, render_settings
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def camera_list(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = managed_account(request, account_id)
+    form = CameraCreateForm(request.POST or None, account=account)
+    created = new_password = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        password = data["password"] or generated_password()
+        try:
+            created = services.device_create(
+                account=account,
+                username=data["username"],
+                job=job_selectors.job_get(account=account, internal_name=data["job"]),
+                album_name=data["album"],
+                password=password,
+                section=data["section"],
+                profile=data["profile"],
+                allow_plain_ftp=data["allow_plain_ftp"],
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            new_password = None if data["password"] else password
+            form = CameraCreateForm(account=account)
+    context = {
+        "account": account,
+        "cameras": [selectors.health(d) for d in selectors.devices_of(account=account)],
+        "form": form,
+        "created": created,
+        "new_password": new_password,
+        "camera": CameraConnection(created) if created else None,
+    }
+    return render_settings(request, "devices/camera_list.html", context)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def camera_detail(request: HttpRequest, account_id: int, username: str) -> HttpResponse:
+    account = managed_account(request, account_id)
+    device = selectors.device_get(account=account, username=username)
+    notice = None
+    if request.method == "POST" and request.POST.get("action") == "lift_ban":
+        lifted = services.device_lift_bans(device=device)
+        notice = f"{lifted} ban(s) lifted." if lifted else "No ban was in force."
+    rejected = Upload.objects.filter(ftp_user=device.ftp_user, state=Upload.State.REJECTED).order_by("-received_at")
+    context = {
+        "account": account,
+        "device": device,
+        "health": selectors.health(device),
+        "camera": CameraConnection(device),
+        "rejected": rejected[:50],
+        "reports": device.reports.all()[:10],
+        "notice": notice,
+    }
+    return render_settings(request, "devices/camera_detail.html", context)

@@ -1,0 +1,76 @@
+"""The cameras page in a real browser: an owner adds an INSTAR camera, reads its password once and
+the exact ft_* values, the camera uploads over FTPS (its Test button, then a picture), and the
+camera's page shows the test, the upload and the health figures."""
+
+from __future__ import annotations
+
+import ftplib
+import io
+from typing import TYPE_CHECKING
+
+import pytest
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
+
+from albums.models import Photo
+from jobs.models import Account, PhotoJob
+from tests.conftest import RunningFTPServer
+from tests.ftpd.conftest import tls_context
+from tests.helpers import wait_for
+from tests.images import jpeg
+from tests.web.conftest import click_and_wait, log_in, open_page
+
+if TYPE_CHECKING:
+    from celery.worker.worker import WorkController
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_owner_adds_an_instar_camera_that_uploads_over_ftps_and_shows_its_health(
+    browser: WebDriver,
+    live_server: LiveServer,
+    ftp_server: RunningFTPServer,
+    celery_worker: WorkController,
+    account: Account,
+    planned_job: PhotoJob,
+    settings: Settings,
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    settings.FTPD_PORT = ftp_server.port  # what the page tells the camera
+
+    log_in(browser, live_server)
+    open_page(browser, f"{live_server.url}/accounts/{account.pk}/ftp/", "cameras-link")
+    click_and_wait(browser, browser.find_element(By.ID, "cameras-link"))
+    browser.find_element(By.NAME, "username").send_keys("garden-cam")
+    Select(browser.find_element(By.NAME, "job")).select_by_value("job00001")
+    browser.find_element(By.NAME, "album").send_keys("Garden")
+    Select(browser.find_element(By.NAME, "profile")).select_by_value("instar")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#add-camera input[type=submit]"))
+    password = browser.find_element(By.ID, "new-password").text
+    ftps_values = browser.find_element(By.ID, "instar-ftps").text
+    assert "ft_ssl 1" in ftps_values and f"ft_port {ftp_server.port}" in ftps_values and "ft_mode 1" in ftps_values
+    assert "refused" in browser.find_element(By.ID, "plain-ftp").text
+
+    with ftplib.FTP_TLS(context=tls_context(), encoding="utf-8") as ftp:
+        ftp.connect(ftp_server.host, ftp_server.port, timeout=30)
+        ftp.auth()
+        ftp.login("garden-cam", password)
+        ftp.prot_p()
+        assert ftp.pwd() == "/"
+        ftp.storbinary("STOR Test-Snapshot.jpeg", io.BytesIO(jpeg()))  # the camera's Test button
+        ftp.mkd("20261202")  # ft_dirmode=1: a folder per day
+        ftp.storbinary("STOR 20261202/A_2026-12-02_09-30-00.jpeg", io.BytesIO(jpeg(colour=(10, 200, 10))))
+        assert ftp.nlst("20261202") == ["A_2026-12-02_09-30-00.jpeg"]
+        assert ftp.nlst("/") == ["20261202"]  # the test left nothing behind
+
+    wait_for(lambda: Photo.objects.filter(album__name="Garden").exists(), timeout=30)
+    open_page(browser, f"{live_server.url}/accounts/{account.pk}/cameras/garden-cam/", "health")
+    assert "test received at" in browser.find_element(By.ID, "last-test").text
+    assert "Test-Snapshot.jpeg" in browser.find_element(By.ID, "last-test").text
+    assert "1 uploads, 0 rejected" in browser.find_element(By.ID, "today").text
+    assert "127.0.0.1" in browser.find_element(By.ID, "last-connection").text
+    photo = Photo.objects.get(album__name="Garden")
+    assert photo.filename == "20261202__A_2026-12-02_09-30-00.jpeg"
