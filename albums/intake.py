@@ -22,6 +22,12 @@ looping.
 
 Storage names (the layout is in ``albums.storage``) are made there; nothing here touches a path.
 
+Device uploads (DESIGN §9) are read by the device's camera profile (``devices.profiles``): it may
+narrow the accepted formats and size, supplies the photo's camera id, capture time and position,
+and rejects a photo missing a field it requires. A device's status reports (``*.txt``) are uploads
+too: read by the profile and kept with the device (``devices.reports``), they end ``done`` with the
+reason "status report" and no photo, or ``rejected`` with the reason they could not be read.
+
 A rejected upload's bytes are moved to ``quarantine/`` (same bytes, ``Upload.file`` follows), and
 moved back to ``uploads/`` if a re-process later accepts them. Names written by a run carry its
 claim's nonce, so the next claim knows exactly what a killed run may have left behind and removes it.
@@ -44,6 +50,8 @@ from django.utils import timezone
 
 from albums import broker, imaging, photos, storage
 from albums.models import Photo, Upload
+from devices import profiles, reports
+from devices.models import Device
 from jobs.models import FTPUser
 from portal.celery import app as celery_app
 
@@ -53,6 +61,7 @@ RECEIVED, PROCESSING = Upload.State.RECEIVED, Upload.State.PROCESSING
 DONE, REJECTED, FAILED = Upload.State.DONE, Upload.State.REJECTED, Upload.State.FAILED
 
 INTERRUPTED = "processing was interrupted (the worker stopped)"
+STATUS_REPORT = "status report"
 # The sweeper queues at most this many uploads per run; the next run takes the rest.
 SWEEP_BATCH = 1000
 _REASON_LENGTH = Upload._meta.get_field("reason").max_length or 255
@@ -267,12 +276,13 @@ def _delete_quietly(names: Iterable[str]) -> None:
 # --- processing ---------------------------------------------------------------------------------
 
 
-def _limits() -> imaging.ImagingLimits:
-    return imaging.ImagingLimits(
+def _limits(profile: profiles.Profile | None = None) -> imaging.ImagingLimits:
+    limits = imaging.ImagingLimits(
         max_bytes=settings.INTAKE_MAX_BYTES,
         max_pixels=settings.INTAKE_MAX_PIXELS,
         formats=frozenset(name.upper() for name in settings.INTAKE_FORMATS),
     )
+    return limits if profile is None else profile.limits(limits)
 
 
 def _sha256_of(path: Path) -> str:
@@ -310,30 +320,50 @@ def upload_process(*, upload_id: int, token: str) -> str:
         _delete_quietly(stored)
 
 
+def _device_of(upload: Upload) -> Device | None:
+    if upload.ftp_user_id is None:
+        return None
+    return Device.objects.filter(pk=upload.ftp_user_id).first()
+
+
+def _camera_path(upload: Upload) -> str:
+    """The path a camera gave the file below its album (its own name, not the album's)."""
+    return upload.source_path or upload.filename
+
+
 def _process(upload: Upload, token: str, stored: list[str]) -> str:
     if upload.album is None:
         return _reject(upload, token, stored, sha256=upload.sha256, reason="its album was deleted")
+    device = _device_of(upload)
+    profile = None
+    if device is not None:
+        profile = profiles.get(device.profile)
+        if profile.is_report(_camera_path(upload).rpartition("/")[2]):
+            return _process_report(upload, token, stored, device, profile)
     rejection = ""
     with storage.local_path(_stored(upload)) as path:
         sha256 = upload.sha256 or _sha256_of(path)
         try:
-            info, renditions = imaging.analyse_image(path, filename=upload.filename, limits=_limits())
+            info, renditions = imaging.analyse_image(path, filename=upload.filename, limits=_limits(profile))
         except imaging.ImageRejected as exc:
             rejection = exc.reason
     if rejection:
         return _reject(upload, token, stored, sha256=sha256, reason=rejection)
+    if profile is None:
+        reading = profiles.Reading.from_exif(info)
+    else:
+        reading = profile.read(info, source_path=_camera_path(upload))
+        if refusal := profile.refusal(reading):
+            return _reject(upload, token, stored, sha256=sha256, reason=refusal)
 
     made: dict[str, str] = {}
     for rendition in renditions:
         made[rendition.name] = storage.save_bytes(_rendition_name(upload, token, rendition.name), rendition.data)
         stored.append(made[rendition.name])
-    original = _stored(upload)
-    if original.startswith(f"{storage.QUARANTINE}/"):  # a re-processed rejection that is now accepted
-        original = storage.copy(original, _moved_name(upload, token, storage.UPLOADS))
-        stored.append(original)
+    original = _accepted_original(upload, token, stored)
 
     with transaction.atomic():
-        photo, reason, unused = _photo_from_upload(upload, sha256, info, made, original)
+        photo, reason, unused = _photo_from_upload(upload, sha256, info, reading, made, original)
         if not _finish(upload, token, state=DONE, reason=reason, sha256=sha256, photo=photo, file=original):
             raise _LostClaim
     stored.clear()  # committed: these names are referred to now
@@ -341,6 +371,40 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
         unused.append(_stored(upload))
     _delete_quietly(unused)
     logger.info("upload %s done: photo %s %s", upload.pk, photo.pk, reason)
+    return DONE
+
+
+def _accepted_original(upload: Upload, token: str, stored: list[str]) -> str:
+    """Where the accepted upload's bytes belong: a re-processed rejection comes back from quarantine."""
+    original = _stored(upload)
+    if original.startswith(f"{storage.QUARANTINE}/"):
+        original = storage.copy(original, _moved_name(upload, token, storage.UPLOADS))
+        stored.append(original)
+    return original
+
+
+def _process_report(upload: Upload, token: str, stored: list[str], device: Device, profile: profiles.Profile) -> str:
+    """A device's status report: kept as the device's status, never a photo."""
+    rejection = ""
+    with storage.local_path(_stored(upload)) as path:
+        sha256 = upload.sha256 or _sha256_of(path)
+        try:
+            fields = profile.parse_report(reports.read_text(path, max_bytes=profile.report_max_bytes))
+        except reports.ReportRejected as exc:
+            rejection = exc.reason
+    if rejection:
+        with transaction.atomic():  # read as a report by an earlier run, it is not one now
+            reports.report_forget(upload=upload)
+            return _reject(upload, token, stored, sha256=sha256, reason=rejection)
+    original = _accepted_original(upload, token, stored)
+    with transaction.atomic():
+        reports.report_record(device=device, upload=upload, fields=fields)
+        if not _finish(upload, token, state=DONE, reason=STATUS_REPORT, sha256=sha256, photo=None, file=original):
+            raise _LostClaim
+    stored.clear()
+    if original != _stored(upload):
+        _delete_quietly([_stored(upload)])
+    logger.info("upload %s done: status report of device %s", upload.pk, device)
     return DONE
 
 
@@ -375,7 +439,12 @@ def _clip(value: str, field: str) -> str:
 
 
 def _photo_from_upload(
-    upload: Upload, sha256: str, info: imaging.ImageInfo, renditions: dict[str, str], original: str
+    upload: Upload,
+    sha256: str,
+    info: imaging.ImageInfo,
+    reading: profiles.Reading,
+    renditions: dict[str, str],
+    original: str,
 ) -> tuple[Photo, str, list[str]]:
     """Create, replace or reuse the photo (inside the caller's transaction).
 
@@ -407,7 +476,7 @@ def _photo_from_upload(
             return at_path, "same bytes as the photo already there", _ensure_renditions(at_path, renditions)
         if not photos.photo_hand_over(photo=at_path):  # else another path keeps that picture
             old = [at_path.thumbnail.name, at_path.preview.name]
-            _fill(at_path, upload, sha256, info, renditions, original)
+            _fill(at_path, upload, sha256, info, reading, renditions, original)
             at_path.save()
             return at_path, "", [name for name in old if name]
 
@@ -418,7 +487,7 @@ def _photo_from_upload(
         return duplicate, reason, _ensure_renditions(duplicate, renditions)
 
     photo = Photo(album=album, folder=upload.folder, filename=upload.filename)
-    _fill(photo, upload, sha256, info, renditions, original)
+    _fill(photo, upload, sha256, info, reading, renditions, original)
     photo.save()
     return photo, "", []
 
@@ -428,7 +497,13 @@ def _from_device(upload: Upload) -> bool:
 
 
 def _fill(
-    photo: Photo, upload: Upload, sha256: str, info: imaging.ImageInfo, renditions: dict[str, str], original: str
+    photo: Photo,
+    upload: Upload,
+    sha256: str,
+    info: imaging.ImageInfo,
+    reading: profiles.Reading,
+    renditions: dict[str, str],
+    original: str,
 ) -> None:
     photo.section = upload.section
     photo.original = original
@@ -437,13 +512,15 @@ def _fill(
     photo.sha256 = sha256
     photo.size = upload.size
     photo.width, photo.height, photo.format = info.width, info.height, info.format
-    # EXIF times are the camera's wall clock without a zone: read them in the portal's TIME_ZONE.
-    photo.taken_at = timezone.make_aware(info.taken_at) if info.taken_at else None
+    # EXIF (and file-name) times are the camera's wall clock without a zone: read them in the
+    # portal's TIME_ZONE.
+    photo.taken_at = timezone.make_aware(reading.taken_at) if reading.taken_at else None
     # EXIF strings are whatever the camera (or a hostile file) wrote: clip them to the columns.
     photo.camera_make = _clip(info.camera_make, "camera_make")
     photo.camera_model = _clip(info.camera_model, "camera_model")
     photo.camera_serial = _clip(info.camera_serial, "camera_serial")
-    photo.gps_latitude, photo.gps_longitude = info.gps_latitude, info.gps_longitude
+    photo.camera_id = _clip(reading.camera_id, "camera_id")
+    photo.gps_latitude, photo.gps_longitude = reading.latitude, reading.longitude
     photo.uploaded_by_id = upload.ftp_user_id
 
 

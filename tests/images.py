@@ -117,3 +117,76 @@ def noisy_jpeg(size: tuple[int, int] = (2400, 1800), seed: int = 1) -> bytes:
 
     noise = random.Random(seed).randbytes(size[0] * size[1] * 3)
     return encode(Image.frombytes("RGB", size, noise), "JPEG", quality=92)
+
+
+# --- camera samples (devices, DESIGN §9) ---------------------------------------------------------
+
+
+def exif_of(
+    *,
+    make: str = "",
+    model: str = "",
+    serial: str = "",
+    taken: str = "",
+    position: tuple[float, float] | None = None,
+) -> Image.Exif:
+    """EXIF with only the fields given: Make, Model, BodySerialNumber, DateTimeOriginal, GPS."""
+    exif = Image.Exif()
+    if make:
+        exif[0x010F] = make
+    if model:
+        exif[0x0110] = model
+    exif_ifd = exif.get_ifd(0x8769)
+    if taken:
+        exif_ifd[0x9003] = taken
+    if serial:
+        exif_ifd[0xA431] = serial
+    if position is not None:
+        gps = exif.get_ifd(0x8825)
+        for ref_tag, value_tag, value, signs in ((1, 2, position[0], "NS"), (3, 4, position[1], "EW")):
+            degrees, rest = divmod(abs(value) * 3600, 3600)
+            minutes, seconds = divmod(rest, 60)
+            gps[ref_tag] = signs[value < 0]
+            gps[value_tag] = (float(degrees), float(minutes), round(seconds, 2))
+    return exif
+
+
+# The Willfine 4.0T CG as the camera-trap reference shows it (E1000159.JPG): serial number = IMEI.
+WILLFINE_IMEI = "861943070068027"
+WILLFINE_POSITION = (52.098767, 5.125342)  # 52 deg 5' 55.56" N, 5 deg 7' 31.23" E
+
+
+def willfine_exif(**changes: Any) -> Image.Exif:
+    """A Willfine 4.0T CG photo's EXIF; ``changes`` replace fields ("" or None leaves one out)."""
+    fields: dict[str, Any] = {
+        "make": "Willfine",
+        "model": "4.0T CG Regular lens",
+        "serial": WILLFINE_IMEI,
+        "taken": "2025:12:05 15:46:07",
+        "position": WILLFINE_POSITION,
+    }
+    return exif_of(**{**fields, **changes})
+
+
+def willfine_report(**changes: str) -> bytes:
+    """A Willfine daily report (``<IMEI>-<DDMMYYYY><HHMMSS>-dr.txt``) as UTF-8 text; ``changes`` replace lines."""
+    lines = {
+        "IMEI": WILLFINE_IMEI,
+        "CSQ": "31",
+        "CamID": "",
+        "Temp": "24℃",
+        "Date": "05/12/2025 15:46:47",
+        "Battery": "60%",
+        "SD": "59405M/59628M",
+        "Total": "159",
+        "Send": "12",
+        "GPS": "52.098737,5.125504",
+    }
+    lines.update(changes)
+    return "".join(f"{k}:{v}\r\n" for k, v in lines.items()).encode()
+
+
+def padded(data: bytes, size: int) -> bytes:
+    """``data`` grown to ``size`` bytes after its end marker (cameras append data there too)."""
+    assert len(data) <= size
+    return data + bytes(size - len(data))
