@@ -20,7 +20,7 @@ from jobs import services
 from jobs.models import Account, PhotoJob
 from tests.conftest import PASSWORD, RunningFTPServer, RunningServer
 from tests.helpers import require_program, run_client, wait_for
-from tests.images import jpeg
+from tests.images import WILLFINE_IMEI, WILLFINE_POSITION, encode, jpeg, padded, picture, willfine_exif, willfine_report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,3 +158,45 @@ def test_instar_sftp_with_the_cameras_rsa_key_and_the_pinned_host_key(
     [upload] = _settled(device, 1)
     assert upload.door == "sftp" and upload.source_path == "/20261202/A_2026-12-02_08-00-00.jpeg"
     assert _photo_hashes(device) == {_sha(pictures["A_2026-12-02_08-00-00.jpeg"])}
+
+
+def test_camera_trap_over_implicit_ftps_photos_rejections_and_its_daily_report(
+    ftp_server: RunningFTPServer, celery_worker, account: Account, planned_job: PhotoJob, tmp_path: Path
+) -> None:
+    """A Willfine 4.0T CG trap: implicit FTPS, JPEGs with and without GPS, a daily report, an 11 MB file."""
+    require_program("curl", "curl")
+    device = _camera(account, planned_job, "trap-07", "camera-trap")
+    folder = tmp_path / "trap"
+    folder.mkdir()
+    good = encode(picture(size=(1280, 960)), "JPEG", exif=willfine_exif())
+    files = {
+        "IMG_0001.JPG": good,
+        "IMG_0002.JPG": encode(picture(size=(1280, 960)), "JPEG", exif=willfine_exif(position=None)),
+        "IMG_0003.JPG": padded(encode(picture(size=(800, 600)), "JPEG", exif=willfine_exif()), 11 * 1024 * 1024),
+        f"{WILLFINE_IMEI}-05122025154647-dr.txt": willfine_report(),
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    for name in files:  # one connection per file, as the trap does after each trigger
+        result = run_client(
+            ["curl", "-sS", "-k", "--ftp-pasv", "-u", f"trap-07:{PASSWORD}", "-T", str(folder / name),
+             f"ftps://127.0.0.1:{ftp_server.implicit_port}/"],
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
+    uploads = {u.filename: u for u in _settled(device, 4)}
+    assert uploads["IMG_0001.JPG"].state == "done"
+    photo = Photo.objects.get(album=device.album)
+    assert _photo_hashes(device) == {_sha(good)}
+    assert photo.camera_id == WILLFINE_IMEI and photo.gps_latitude == pytest.approx(WILLFINE_POSITION[0], abs=1e-4)
+    assert photo.taken_at is not None
+    assert uploads["IMG_0002.JPG"].state == "rejected"
+    assert "no GPS position in the image; this camera's profile requires one" in uploads["IMG_0002.JPG"].reason
+    assert uploads["IMG_0003.JPG"].state == "rejected" and "10 MB" in uploads["IMG_0003.JPG"].reason
+    report = uploads[f"{WILLFINE_IMEI}-05122025154647-dr.txt"]
+    assert (report.state, report.reason, report.photo_id) == ("done", "status report", None)
+
+    device.refresh_from_db()
+    assert device.status and device.status_at is not None
+    health = selectors.health(device)
+    assert health.uploads_today == 4 and health.rejections_today == 2
