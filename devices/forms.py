@@ -37,3 +37,17 @@ class CameraCreateForm(forms.Form):
         assert isinstance(job, forms.ChoiceField) and isinstance(profile, forms.ChoiceField)
         job.choices = [(j.internal_name, f"{j.internal_name} {j.title}".strip()) for j in jobs]
         profile.choices = [(p.name, p.label) for p in profiles.PROFILES.values()]
+
+
+class CameraSettingsForm(forms.Form):
+    test_patterns = forms.CharField(
+        required=False,
+        max_length=255,
+        help_text="File names that are connection tests, comma-separated (test*, probe.jpg); empty: the profile's.",
+    )
+    expected_interval_hours = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Expected interval (hours)",
+        help_text="Warn when nothing came for longer than this; empty or 0: never.",
+    )

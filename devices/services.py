@@ -88,3 +88,11 @@ def device_lift_bans(*, device: Device) -> int:
     lifted = guard.lift_bans(user.username, addresses)
     logger.info("bans lifted for device %s: %d", user.username, lifted)
     return lifted
+
+
+def device_update(*, device: Device, test_patterns: str, expected_interval_hours: int | None) -> Device:
+    """Change which names are the camera's connection tests ("" = its profile's) and when it counts as silent."""
+    device.test_patterns = ", ".join(_patterns(test_patterns))
+    device.expected_interval_hours = expected_interval_hours or None
+    device.save(update_fields=["test_patterns", "expected_interval_hours"])
+    return device

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from albums.models import Upload
 from devices import selectors, services
 from devices.connection import CameraConnection
-from devices.forms import CameraCreateForm
+from devices.forms import CameraCreateForm, CameraSettingsForm
 from jobs import selectors as job_selectors
 from jobs.exceptions import PortalError
 from jobs.views import generated_password, managed_account, render_settings
@@ -62,9 +62,21 @@ def camera_detail(request: HttpRequest, account_id: int, username: str) -> HttpR
     account = managed_account(request, account_id)
     device = selectors.device_get(account=account, username=username)
     notice = None
-    if request.method == "POST" and request.POST.get("action") == "lift_ban":
+    initial = {"test_patterns": device.test_patterns, "expected_interval_hours": device.expected_interval_hours}
+    settings_form = CameraSettingsForm(initial=initial)
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "lift_ban":
         lifted = services.device_lift_bans(device=device)
         notice = f"{lifted} ban(s) lifted." if lifted else "No ban was in force."
+    elif action == "settings":
+        settings_form = CameraSettingsForm(request.POST)
+        if settings_form.is_valid():
+            services.device_update(
+                device=device,
+                test_patterns=settings_form.cleaned_data["test_patterns"] or "",
+                expected_interval_hours=settings_form.cleaned_data["expected_interval_hours"],
+            )
+            notice = "Settings saved."
     rejected = Upload.objects.filter(ftp_user=device.ftp_user, state=Upload.State.REJECTED).order_by("-received_at")
     context = {
         "account": account,
@@ -74,5 +86,6 @@ def camera_detail(request: HttpRequest, account_id: int, username: str) -> HttpR
         "rejected": rejected[:50],
         "reports": device.reports.all()[:10],
         "notice": notice,
+        "settings_form": settings_form,
     }
     return render_settings(request, "devices/camera_detail.html", context)

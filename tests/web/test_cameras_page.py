@@ -74,3 +74,33 @@ def test_owner_adds_an_instar_camera_that_uploads_over_ftps_and_shows_its_health
     assert "127.0.0.1" in browser.find_element(By.ID, "last-connection").text
     photo = Photo.objects.get(album__name="Garden")
     assert photo.filename == "20261202__A_2026-12-02_09-30-00.jpeg"
+
+
+def test_the_owner_changes_which_names_are_tests_and_the_camera_page_warns_when_it_is_silent(
+    browser: WebDriver, live_server: LiveServer, account: Account, planned_job: PhotoJob
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+    from selenium.webdriver.common.by import By
+
+    from devices import services as device_services
+    from devices.models import Device
+
+    device = device_services.device_create(account=account, username="yard", job=planned_job, album_name="Yard")
+    Device.objects.filter(pk=device.pk).update(created_at=timezone.now() - datetime.timedelta(hours=30))
+    log_in(browser, live_server)
+    open_page(browser, f"{live_server.url}/accounts/{account.pk}/cameras/yard/", "health")
+    assert "Silent for 30 hours" in browser.find_element(By.ID, "silent").text
+    field = browser.find_element(By.NAME, "test_patterns")
+    field.clear()
+    field.send_keys("probe*.jpg")
+    interval = browser.find_element(By.NAME, "expected_interval_hours")
+    interval.clear()
+    interval.send_keys("48")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#camera-settings button"))
+    assert "Settings saved" in browser.find_element(By.ID, "notice").text
+    assert not browser.find_elements(By.ID, "silent")
+    device.refresh_from_db()
+    assert device_services.is_connection_test(device, "probe-01.jpg")
+    assert not device_services.is_connection_test(device, "test.jpg")
