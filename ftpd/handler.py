@@ -38,7 +38,7 @@ from pyftpdlib.handlers.ftp.producers import BufferedIteratorProducer
 from albums.models import Door
 from ftpd import listing
 from ftpd.replies import reply, syntax_error
-from ftpd.transfers import DownloadFile, LateActiveDTP, SecureDTP, UploadFile
+from ftpd.transfers import ABORTED, BROKEN, DownloadFile, LateActiveDTP, SecureDTP, UploadFile
 from jobs.exceptions import Conflict, NotAFolder, PortalError
 from tree import principal as principals
 from tree.guard import ConnectionCounter, LoginGuard
@@ -52,6 +52,7 @@ PLAIN_REFUSED = (
 )
 LOGIN_UNAVAILABLE = "The server cannot check logins right now. Please try again in a few minutes."
 DATA_COMMANDS = {"LIST", "NLST", "MLSD", "RETR", "STOR", "APPE", "STOU"}
+NO_DATA_CONNECTION = "425 Open a data connection first: PASV or EPSV (or PORT to your own address)."
 PROTECT_DATA = "522 Protect the data connection too: send PROT P (the control connection is encrypted)."
 
 
@@ -146,6 +147,9 @@ class PortalFTPHandler(TLS_FTPHandler):
     username: str
     _rnfr: str | None
     data_channel: Any
+    _idler: Any  # pyftpdlib's idle timer (a scheduled call), armed by ``_arm_idle_timer``
+    _in_dtp_queue: Any  # pyftpdlib's transfer waiting for its data connection: (file, command) ...
+    _out_dtp_queue: Any  # ... or (data, is_producer, file, command)
     # Set per listener by ``ftpd.server.handler_class``.
     guard: LoginGuard
     counter: ConnectionCounter
@@ -198,24 +202,42 @@ class PortalFTPHandler(TLS_FTPHandler):
         self._counted_unauthenticated = True
         if self.implicit_tls:
             self.secure_connection(self.ssl_context)
-        self._idler = (
-            self.ioloop.call_later(settings.FTPD_IDLE_TIMEOUT, self.handle_timeout, _errback=self.handle_error)
-            if settings.FTPD_IDLE_TIMEOUT
-            else None
-        )
+        self._arm_idle_timer()
         self._login_deadline = self.ioloop.call_later(
             settings.FTPD_LOGIN_TIMEOUT, self._login_timed_out, _errback=self.handle_error
         )
         TLS_FTPHandler.handle(self)  # the 220 greeting, once
 
+    def _arm_idle_timer(self) -> None:
+        """(Re)start the idle timeout: at the start and after each transfer (pyftpdlib stops it during one)."""
+        if self._idler is not None and not self._idler.cancelled:
+            self._idler.cancel()
+        self._idler = (
+            self.ioloop.call_later(settings.FTPD_IDLE_TIMEOUT, self.handle_timeout, _errback=self.handle_error)
+            if settings.FTPD_IDLE_TIMEOUT
+            else None
+        )
+
+    def _on_dtp_close(self) -> None:
+        super()._on_dtp_close()  # re-arms only pyftpdlib's own timer, which is off here (timeout = 0)
+        if not self._closed:
+            self._arm_idle_timer()
+
     def handle_timeout(self) -> None:
+        if self._ssl_accepting:  # no reply can reach a client that never finished the TLS handshake
+            self.close()
+            return
         self.respond(f"421 Disconnected after {settings.FTPD_IDLE_TIMEOUT} seconds without activity.")
         self.close_when_done()
 
     def _login_timed_out(self) -> None:
-        if not self.authenticated and not self._closed:
-            self.respond("421 Not logged in in time; disconnecting.")
-            self.close_when_done()
+        if self.authenticated or self._closed:
+            return
+        if self._ssl_accepting:  # as in handle_timeout
+            self.close()
+            return
+        self.respond("421 Not logged in in time; disconnecting.")
+        self.close_when_done()
 
     # --- login ------------------------------------------------------------------------------
 
@@ -297,13 +319,27 @@ class PortalFTPHandler(TLS_FTPHandler):
 
     # --- every command ----------------------------------------------------------------------
 
-    def process_command(self, cmd: str, *args: Any, **kwargs: Any) -> None:
+    def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+        """Every line counts towards the flood limit: understood or not, logged in or not.
+
+        pyftpdlib answers unknown commands, syntax errors and commands before login itself, without
+        ``process_command``; counting only there would let a client flood with those.
+        """
+        if self._closing or self._closed:
+            return  # cut off or leaving: the rest of what it sent is not answered
         if self._flooding():
             self.respond("421 Too many commands at once; disconnecting.")
             self.close_when_done()
             return
+        super().pre_process_command(line, cmd, arg)
+
+    def process_command(self, cmd: str, *args: Any, **kwargs: Any) -> None:
         if self.authenticated and self.secure and not self._prot and cmd in DATA_COMMANDS:
             self.respond(PROTECT_DATA)
+            return
+        if self.authenticated and cmd in DATA_COMMANDS and not self._data_connection_ahead():
+            # pyftpdlib would answer 150 and wait for a data connection nobody is going to open.
+            self.respond(NO_DATA_CONNECTION)
             return
         close_old_connections()
         try:
@@ -350,6 +386,23 @@ class PortalFTPHandler(TLS_FTPHandler):
             self.respond("425 Too many connections. Can't open data channel.")
             return
         self._dtp_connector = LateActiveDTP(ip, port, self)
+
+    def data_connection_lost(self) -> None:
+        """The data connection was gone before the transfer could use it: fail the transfer waiting for it."""
+        upload, download = self._in_dtp_queue, self._out_dtp_queue
+        self._in_dtp_queue = self._out_dtp_queue = None
+        if upload is not None:
+            upload[0].close()  # nothing received: no upload (a temporary name keeps what it had)
+            self.respond(ABORTED)
+        elif download is not None:
+            if download[2] is not None:
+                download[2].close()
+            self.respond(BROKEN)
+
+    def _data_connection_ahead(self) -> bool:
+        """A data connection is open, or one is on its way (PASV/EPSV listening, PORT/EPRT accepted)."""
+        pending = (self.data_channel, self._dtp_acceptor, self._dtp_connector)
+        return self._active_target is not None or any(d is not None and not d._closed for d in pending)
 
     def _flooding(self) -> bool:
         now = time.monotonic()

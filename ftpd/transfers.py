@@ -38,6 +38,7 @@ from tree.staging import ReadFile, StagedUpload
 logger = logging.getLogger("ftpd.transfers")
 
 ABORTED = "426 The connection broke before the file was complete; nothing was kept. Upload it again."
+BROKEN = "426 The data connection broke before the transfer started. Please try again."
 
 
 class UploadFile:
@@ -102,6 +103,14 @@ class FinishingDTP(DTPHandler):
     aborted = False  # the connection ended in a way that means the transfer did not complete
     transfer_finished: bool
     _resp: tuple[Any, ...]
+
+    def __init__(self, sock: Any, cmd_channel: Any) -> None:
+        super().__init__(sock, cmd_channel)
+        if not self.connected:
+            # Reset before it could be used: pyftpdlib closes it unseen, and a transfer already
+            # waiting for it would wait for ever. That transfer failed.
+            logger.info("data connection closed before the transfer started address=%s", cmd_channel.remote_ip)
+            cmd_channel.data_connection_lost()
 
     def recv(self, buffer_size: int) -> bytes:
         try:
@@ -195,6 +204,12 @@ class LateActiveDTP(ActiveDTP):
     pyftpdlib connects to the client at PORT time and answers PORT only once connected; curl with
     TLS fails on a data connection that arrives before its STOR. Here PORT is answered at once
     (``ftpd.handler``) and this connects on the transfer command, without a second reply.
+
+    Once connected, the socket is handed to the data channel and this connector is done with it at
+    once. The transfer is already waiting, so a download starts writing inside ``handle_connect``;
+    asyncore calls the connector's ``handle_write`` right after it, which would reset the I/O events
+    of the same descriptor to read-only and stall every active-mode LIST, NLST and RETR; and the
+    connector's ``close`` at the next PORT would act on a descriptor it no longer owns.
     """
 
     def handle_connect(self) -> None:
@@ -207,5 +222,12 @@ class LateActiveDTP(ActiveDTP):
         error = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if error != 0:
             raise OSError(error)
-        self.cmd_channel.data_channel = self.cmd_channel.dtp_handler(self.socket, self.cmd_channel)
-        self.cmd_channel._on_dtp_connection()
+        # Done: marked closed, neither its write handling nor a close touches the socket again.
+        self._closed = True
+        cmd_channel = self.cmd_channel
+        if cmd_channel._dtp_connector is self:
+            cmd_channel._dtp_connector = None
+        handler = cmd_channel.dtp_handler(self.socket, cmd_channel)
+        if handler.connected:  # else already reset, and the transfer failed (``FinishingDTP``)
+            cmd_channel.data_channel = handler
+            cmd_channel._on_dtp_connection()

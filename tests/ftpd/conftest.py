@@ -1,4 +1,5 @@
-"""Shared pieces of the FTP door's tests: logged-in ftplib clients (FTPS and, where allowed, plain FTP)."""
+"""Shared pieces of the FTP door's tests: logged-in ftplib clients (FTPS and, where allowed, plain FTP)
+and ``camera``, an FTP user the studio allowed plain FTP."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from contextlib import contextmanager
 
 import pytest
 
+from jobs import services
+from jobs.models import Account, FTPUser
 from tests.conftest import PASSWORD, RunningFTPServer
 
 
 @pytest.fixture(autouse=True)
 def _own_ban_state(settings) -> None:
     settings.LOGIN_REDIS_PREFIX = f"ftpd-test-{uuid.uuid4().hex[:8]}:"
+
+
+@pytest.fixture
+def camera(account: Account) -> FTPUser:
+    """A camera the studio allowed plain FTP (most of them speak nothing else)."""
+    user = services.ftp_user_create(account=account, username="camera", password=PASSWORD)
+    return services.ftp_user_set_plain_ftp(ftp_user=user, allowed=True)
 
 
 def tls_context() -> ssl.SSLContext:
@@ -42,7 +52,7 @@ def ftps(
     finally:
         try:
             client.quit()
-        except (ftplib.Error, OSError):
+        except (ftplib.Error, OSError, EOFError):  # the server may have closed it (a timeout, a limit)
             client.close()
 
 
@@ -56,7 +66,7 @@ def plain_ftp(server: RunningFTPServer, username: str, password: str = PASSWORD)
     finally:
         try:
             client.quit()
-        except (ftplib.Error, OSError):
+        except (ftplib.Error, OSError, EOFError):  # the server may have closed it (a timeout, a limit)
             client.close()
 
 

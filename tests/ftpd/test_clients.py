@@ -14,7 +14,6 @@ from urllib.parse import quote
 import pytest
 
 from albums.models import Photo, Upload
-from jobs import services
 from tests.conftest import PASSWORD
 from tests.helpers import require_program, run_client, wait_for
 from tests.images import jpeg, noisy_jpeg
@@ -31,13 +30,6 @@ def pictures(tmp_path: Path) -> dict[str, Path]:
     for name, data in files.items():
         (folder / name).write_bytes(data)
     return {name: folder / name for name in files}
-
-
-@pytest.fixture
-def camera(account):
-    """A device allowed plain FTP (the studio's choice for a camera that speaks nothing else)."""
-    user = services.ftp_user_create(account=account, username="camera", password=PASSWORD)
-    return services.ftp_user_set_plain_ftp(ftp_user=user, allowed=True)
 
 
 @pytest.fixture
