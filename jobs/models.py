@@ -111,8 +111,19 @@ class SSHKey(models.Model):
         return f"{self.key_type} {self.fingerprint} {self.comment}".strip()
 
 
+def new_public_id() -> str:
+    """A job's public id: 10 characters of A-Z and 2-7 (base32), for QR cards (DESIGN §10)."""
+    import base64
+    import secrets
+
+    return base64.b32encode(secrets.token_bytes(10)).decode()[:10]
+
+
 class PhotoJob(models.Model):
-    """A photo job. Only planned jobs appear over SFTP."""
+    """A photo job. Only planned jobs appear over SFTP.
+
+    ``public_id`` names the job on QR cards: it never changes, not even when the job folder is renamed.
+    """
 
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned (inactive)"
@@ -125,6 +136,7 @@ class PhotoJob(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
 
     class Meta:
         verbose_name = "photo job"

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "sftpd",
     "ftpd",
     "devices",
+    "subjects",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +237,14 @@ INTAKE_HOUSEKEEPING_INTERVAL = envint("INTAKE_HOUSEKEEPING_INTERVAL", 3600)  # s
 # INTAKE_RETRY_DELAY_MAX, until INTAKE_MAX_ATTEMPTS is reached.
 INTAKE_RETRY_DELAY = envint("INTAKE_RETRY_DELAY", 2)
 INTAKE_RETRY_DELAY_MAX = envint("INTAKE_RETRY_DELAY_MAX", 300)
+
+# QR-card subjects (DESIGN §10). The cards' MAC secret; empty: derived from SECRET_KEY (changing
+# either makes printed cards unreadable as cards).
+SUBJECTS_CARD_SECRET = env("SUBJECTS_CARD_SECRET", "")
+# A gap longer than this between two photos of one subject flags it for review.
+SUBJECTS_GAP_MINUTES = envint("SUBJECTS_GAP_MINUTES", 20)
+# A subject with more than this many times the album's median number of photos is flagged.
+SUBJECTS_MEDIAN_FACTOR = envint("SUBJECTS_MEDIAN_FACTOR", 3)
 # The intake guarantees (DESIGN §4) rest on these orderings: refuse to start without them.
 if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_SOFT_TIME_LIMIT must be above 0 and below CELERY_TASK_TIME_LIMIT")
