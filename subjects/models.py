@@ -5,7 +5,8 @@ card. ``Subject.photos`` are the photos assigned to it (several subjects share t
 card with siblings' codes). A ``PhotoScan`` is what the worker found in one individuals photo: the
 card codes of this portal, whether a symbol was seen but could not be read, and whether it was a
 card of another job. Assignment (``subjects.assignment``) turns the scans of an album into
-``Subject.photos``, ``PhotoScan.is_card`` and review flags; nothing else writes them.
+``Subject.photos``, ``PhotoScan.is_card`` and review flags; nothing else writes them. A photo moved
+by hand in the review keeps its place (``PhotoScan.manual_subjects``) through every recomputation.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class PhotoScan(models.Model):
     is_card = models.BooleanField(default=False)  # set by assignment: a card photo, never exported
     flags = models.JSONField(default=list, blank=True)  # review reasons, set by assignment
     held_reason = models.CharField(max_length=300, blank=True)  # unassigned on purpose, and why
+    # A person's decision in the review (subjects.review): the ids of the subjects this photo belongs
+    # to ([] = unassigned by hand); None = as the cards say. Assignment keeps it, whatever it recomputes.
+    manual_subjects = models.JSONField(null=True, blank=True)
     scanned_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
