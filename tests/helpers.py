@@ -146,6 +146,16 @@ def connect(
     )
 
 
+async def sftp_login_attempt(port: int, username: str, password: str) -> Exception | None:
+    """One SFTP login; None when it worked, else the exception the client got."""
+    try:
+        async with connect(port, username, password) as conn:
+            await conn.start_sftp_client()
+    except (asyncssh.PermissionDenied, asyncssh.DisconnectError, ConnectionError) as exc:
+        return exc
+    return None
+
+
 def database_url_for_children() -> str:
     """A DATABASE_URL that points a child process at the test database this session uses."""
     from django.db import connection

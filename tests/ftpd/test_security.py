@@ -31,7 +31,7 @@ from albums.models import Upload
 from jobs import services
 from tests.conftest import PASSWORD, RunningFTPServer, RunningServer
 from tests.ftpd.conftest import ftps, get, plain_ftp, put, refusal, tls_context
-from tests.helpers import connect, wait_for
+from tests.helpers import connect, sftp_login_attempt, wait_for
 from tests.images import jpeg
 from tree.models import TreeFile
 from tree.operations import Entry, Tree
@@ -222,18 +222,9 @@ def _ftps_login(server: RunningFTPServer, username: str, password: str) -> str:
             client.close()
 
 
-async def _sftp_attempt(port: int, username: str, password: str) -> Exception | None:
-    try:
-        async with connect(port, username, password) as conn:
-            await conn.start_sftp_client()
-    except (asyncssh.PermissionDenied, asyncssh.DisconnectError, ConnectionError) as exc:
-        return exc
-    return None
-
-
 def _sftp_login(server: RunningServer, username: str, password: str) -> Exception | None:
     """One SFTP login (asyncssh): None when it worked, else what the client got."""
-    return asyncio.run(asyncio.wait_for(_sftp_attempt(server.port, username, password), 60))
+    return asyncio.run(asyncio.wait_for(sftp_login_attempt(server.port, username, password), 60))
 
 
 def test_failed_ftps_logins_ban_that_user_on_sftp_too(

@@ -22,20 +22,11 @@ from albums.models import Upload
 from jobs import services
 from tests.conftest import PASSWORD
 from tests.helpers import SSH_OPTIONS, connect, wait_for
+from tests.helpers import sftp_login_attempt as _attempt
 from tests.sftpd.conftest import refusal, run, sftp_session
 
 ALBUM = "/job00001/Class 1"
 T = TypeVar("T")
-
-
-async def _attempt(port: int, username: str, password: str) -> Exception | None:
-    """One login; None when it worked, else the exception the client got."""
-    try:
-        async with connect(port, username, password) as conn:
-            await conn.start_sftp_client()
-    except (asyncssh.PermissionDenied, asyncssh.DisconnectError, ConnectionError) as exc:
-        return exc
-    return None
 
 
 # --- bans through the real server ---------------------------------------------------------------
