@@ -22,6 +22,11 @@ looping.
 
 Storage names (the layout is in ``albums.storage``) are made there; nothing here touches a path.
 
+QR cards (DESIGN §10). An individuals photo of an album that has subjects is scanned for cards
+(``subjects.detect``) in the very decode its renditions are made from; what the scan found is
+committed with the photo, and the album's assignment (``subjects.assignment``) is recomputed right
+after. A failure there never costs the photo: assignment is recomputed by the next change anyway.
+
 Device uploads (DESIGN §9) are read by the device's camera profile (``devices.profiles``): it may
 narrow the accepted formats and size, supplies the photo's camera id, capture time and position,
 and rejects a photo missing a field it requires. A device's status reports (``*.txt``) are uploads
@@ -49,11 +54,12 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from albums import broker, imaging, photos, storage
-from albums.models import Photo, Upload
+from albums.models import Photo, Section, Upload
 from devices import profiles, reports
 from devices.models import Device
 from jobs.models import FTPUser
 from portal.celery import app as celery_app
+from subjects import assignment, detect
 
 logger = logging.getLogger(__name__)
 
@@ -341,10 +347,20 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
         if profile.is_report(_camera_path(upload).rpartition("/")[2]):
             return _process_report(upload, token, stored, device, profile)
     rejection = ""
+    # QR cards (DESIGN §10): scanned in the decode the renditions are made from.
+    scanner = None
+    if detect.wants_scan(album_id=upload.album_id, section=upload.section):
+        scanner = detect.Scanner(job_public_id=upload.job.public_id)
     with storage.local_path(_stored(upload)) as path:
         sha256 = upload.sha256 or _sha256_of(path)
         try:
-            info, renditions = imaging.analyse_image(path, filename=upload.filename, limits=_limits(profile))
+            info, renditions = imaging.analyse_image(
+                path,
+                filename=upload.filename,
+                limits=_limits(profile),
+                inspect=scanner,
+                inspect_side=detect.MIN_SIDE,
+            )
         except imaging.ImageRejected as exc:
             rejection = exc.reason
     if rejection:
@@ -366,12 +382,36 @@ def _process(upload: Upload, token: str, stored: list[str]) -> str:
         photo, reason, unused = _photo_from_upload(upload, sha256, info, reading, made, original)
         if not _finish(upload, token, state=DONE, reason=reason, sha256=sha256, photo=photo, file=original):
             raise _LostClaim
+        if scanner is not None and scanner.found is not None:
+            _record_scan(photo, sha256, info, reading, scanner.found)
     stored.clear()  # committed: these names are referred to now
     if original != _stored(upload):
         unused.append(_stored(upload))
     _delete_quietly(unused)
     logger.info("upload %s done: photo %s %s", upload.pk, photo.pk, reason)
+    if scanner is not None:
+        _assign(photo.album_id)
     return DONE
+
+
+def _record_scan(
+    photo: Photo, sha256: str, info: imaging.ImageInfo, reading: profiles.Reading, found: detect.Found
+) -> None:
+    """Keep what the scan found on the photo, when the photo shows these bytes as an individuals photo."""
+    if photo.sha256 != sha256 or photo.section != Section.INDIVIDUALS:
+        return  # a later upload's bytes, or the same bytes already a group photo
+    # Sub-seconds belong to the EXIF time; a time a device profile read elsewhere has none.
+    microsecond = info.taken_microsecond if reading.taken_at == info.taken_at else 0
+    taken_at = detect.precise_time(photo.taken_at, microsecond)
+    detect.scan_record(photo=photo, found=found, taken_at=taken_at)
+
+
+def _assign(album_id: int) -> None:
+    """Recompute the album's subjects now that a photo is done; the photo stands either way."""
+    try:
+        assignment.assign_album(album_id)
+    except Exception:  # derived state: the next photo, move or review recomputes it
+        logger.exception("assigning the subjects of album %s failed", album_id)
 
 
 def _accepted_original(upload: Upload, token: str, stored: list[str]) -> str:

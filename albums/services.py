@@ -5,6 +5,9 @@ means under DESIGN §3 and reports it here in protocol-neutral terms: a file was
 (``file_finished``, with a ``ReceivedFile``), renamed (``file_renamed``: its photo follows) or removed
 (``file_removed``: its photo goes). What happens to an upload after it is recorded (the worker's
 processing, the sweeper, re-processing) is in ``albums.intake``.
+
+A photo that moves or goes changes who the album's QR cards say its other photos belong to: once
+such a change commits, the album's subjects are assigned again (``subjects.assignment``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -21,6 +25,7 @@ from albums import outbox, photos, storage
 from albums.models import SECTION_OF_FOLDER, Album, Door, Photo, Upload
 from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound
 from jobs.models import FTPUser, PhotoJob
+from subjects import assignment
 from tree.names import is_temporary_name, validate_name
 
 logger = logging.getLogger(__name__)
@@ -191,6 +196,7 @@ def file_renamed(*, old: FilePath, new: FilePath, replaces: bool = True) -> None
             filename=new.filename,
             section=section,
         )
+        _assign_on_commit(old.album.pk, new.album.pk)
 
 
 def file_removed(*, where: FilePath, door: Door) -> None:
@@ -217,10 +223,19 @@ def photo_leave_path(*, photo: Photo) -> None:
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo and its renditions; the originals stay with their uploads in the log."""
     renditions = [name for name in (photo.thumbnail.name, photo.preview.name) if name]
+    album_id = photo.album_id
     photo.delete()
+    _assign_on_commit(album_id)
 
     def delete_renditions() -> None:
         for name in renditions:
             storage.delete(name)
 
     transaction.on_commit(delete_renditions)
+
+
+def _assign_on_commit(*album_ids: int) -> None:
+    """Assign the subjects of these albums again once the change commits (those without subjects: no-op)."""
+    for album_id in dict.fromkeys(album_ids):
+        # robust: the move or delete has happened; a failed recomputation is logged and redone by the next change.
+        transaction.on_commit(partial(assignment.assign_album, album_id), robust=True)

@@ -65,7 +65,14 @@ STUDIO_STAFF_PERMISSIONS = [
     "albums.view_album", "albums.add_album", "albums.change_album", "albums.delete_album",
     "albums.view_photo", "albums.delete_photo",
     "albums.view_upload", "albums.change_upload",
+    "subjects.view_subject", "subjects.change_subject",
 ]  # fmt: skip
+
+
+def studio_staff_group_sync() -> None:
+    """After every migrate: an existing studio staff group gets exactly today's permissions."""
+    if Group.objects.filter(name=STUDIO_STAFF_GROUP).exists():
+        _studio_staff_group()
 
 
 def _studio_staff_group() -> Group:

@@ -20,6 +20,8 @@ from albums import services as albums
 from albums.models import Album, Photo, Upload
 from jobs import services as jobs
 from jobs.models import Account, FTPUser, PhotoJob
+from subjects import services as subjects
+from subjects.models import Subject
 from tests.conftest import PASSWORD
 from tests.helpers import register_upload
 from tests.images import encode, jpeg, picture
@@ -53,6 +55,7 @@ class Studio:
     photo: Photo  # individuals
     group_photo: Photo
     rejected: Upload
+    subject: Subject  # from a roster; its card not photographed yet
 
 
 def build_studio(prefix: str, *, colour: tuple[int, int, int]) -> Studio:
@@ -78,6 +81,7 @@ def build_studio(prefix: str, *, colour: tuple[int, int, int]) -> Studio:
     rejected = intake_file(album, f"{prefix}-notes.{prefix}", gif(), ftp_user=ftp_user)
     assert portrait.photo is not None and group.photo is not None, (portrait.reason, group.reason)
     assert rejected.state == Upload.State.REJECTED, rejected.reason
+    (subject,) = subjects.subjects_import(roster=f"name;id\n{title} Child;{prefix}-0\n", album=album)
     return Studio(
         prefix,
         account,
@@ -91,6 +95,7 @@ def build_studio(prefix: str, *, colour: tuple[int, int, int]) -> Studio:
         portrait.photo,
         group.photo,
         rejected,
+        subject,
     )
 
 
