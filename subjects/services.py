@@ -192,7 +192,11 @@ def _new_subjects(job: PhotoJob, album: Album, people: Sequence[tuple[str, str]]
         )
         for number, (name, external_id) in enumerate(people, start=first)
     ]
-    return Subject.objects.bulk_create(subjects)
+    made = Subject.objects.bulk_create(subjects)
+    from subjects.tasks import scan_album_later  # photos already in the album get scanned for cards
+
+    scan_album_later(album.pk)
+    return made
 
 
 @transaction.atomic
