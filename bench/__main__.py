@@ -1,5 +1,7 @@
-"""``python -m bench [--quick] [--big-mb N] [--files N] [--small N]``: upload throughput, small-file
-rate and login latency of the portal's SFTP server next to OpenSSH. See ``bench/__init__.py``."""
+"""``python -m bench [--doors sftp,ftp] [--quick] [--big-mb N] [--files N] [--small N] [--ftp-big-mb N]
+[--ftp-files N]``: upload throughput, small-file rate and login latency of the portal's SFTP server
+next to OpenSSH, and upload throughput and CPU of its FTP/FTPS server next to vsftpd (``bench.ftp``).
+See ``bench/__init__.py``."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench import ftp
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password, long enough"  # noqa: S105 - a throw-away user of a throw-away portal
@@ -55,7 +59,7 @@ def _wait_for_port(port: int, deadline: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
-def _setup_portal(var: Path) -> None:
+def _setup_portal(var: Path, max_file_bytes: int) -> None:
     """A throw-away portal: environment first, then Django (settings read the environment once)."""
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "LOGIN_REDIS_URL", "MEDIA_ROOT", "TREE_ROOT"):
         os.environ.pop(name, None)
@@ -64,7 +68,7 @@ def _setup_portal(var: Path) -> None:
         DJANGO_SETTINGS_MODULE="portal.settings",
         DEBUG="True",
         LOG_LEVEL="WARNING",
-        TREE_MAX_FILE_BYTES=str(1024**3),  # the 200 MB file is a throughput probe, not a photo
+        TREE_MAX_FILE_BYTES=str(max_file_bytes),  # the big files are throughput probes, not photos
         LOGIN_MAX_SESSIONS_PER_USER="100",
         LOGIN_MAX_UNAUTH_PER_ADDRESS="100",
         # The failed-login figures time real refusals, not the cheaper refusal of a ban.
@@ -280,51 +284,75 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=200, help="size of the single big file (default 200)")
     parser.add_argument("--small", type=int, default=200, help="number of 20 KB files (default 200)")
     parser.add_argument("--repeat", type=int, default=2, help="runs per figure, best kept (default 2)")
+    parser.add_argument(
+        "--doors",
+        default="sftp,ftp,subjects",
+        help="what to measure, comma-separated: sftp, ftp, subjects (QR-card detection; default all)",
+    )
+    ftp.add_arguments(parser)
     args = parser.parse_args()
+    doors = {door.strip() for door in args.doors.split(",") if door.strip()}
+    if not doors or doors - {"sftp", "ftp", "subjects"}:
+        parser.error("--doors takes sftp, ftp and subjects (comma-separated)")
     if args.quick:
         args.files, args.big_mb, args.small, args.repeat = 5, 50, 50, 1
-    if shutil.which("sftp") is None:
+        ftp.quick(args)
+    if "sftp" in doors and shutil.which("sftp") is None:
         raise SystemExit("OpenSSH's sftp client is needed (Debian package openssh-client)")
 
     var = Path(tempfile.mkdtemp(prefix="portal-bench-"))
     try:
         print(f"setting up a throw-away portal in {var}", flush=True)
-        _setup_portal(var)
-        key = _add_key(var)
-        with _portal_server(var) as port, _sshd(var, key) as (sshd_port, sshd_skipped):
-            ssh = _ssh_options(key)
-            ref_dir = var / "reference"
-            ref_dir.mkdir()
-            user = getpass.getuser()
-            targets = [
-                Target("portal", ["sftp", *ssh, "-P", str(port)], ["bench@127.0.0.1"], "/job00001"),
-                Target("sshd", ["sftp", *ssh, "-P", str(sshd_port)], [f"{user}@127.0.0.1"], str(ref_dir), sshd_skipped),
-                Target(
-                    "sftp-server",
-                    ["sftp", "-D", str(SFTP_SERVER)],
-                    [],
-                    str(ref_dir),
-                    "" if SFTP_SERVER.exists() else "not installed (Debian package openssh-sftp-server)",
-                ),
-            ]
-            print(f"uploads with OpenSSH sftp (best of {args.repeat}):", flush=True)
-            _run_workloads(targets, var / "files", args)
+        _setup_portal(var, max(args.big_mb * 1024 * 1024, ftp.max_file_bytes(args)))
+        if "sftp" in doors:
+            _sftp(var, args)
+        if "ftp" in doors:
+            ftp.run(var, args, PASSWORD)
+        if "subjects" in doors:
+            from bench import subjects
 
-            print("logins (asyncssh client, median of 10):", flush=True)
-            logins = [
-                ("login, password", targets[0], lambda: _login_times(port, "bench", PASSWORD, None, 10)),
-                ("login, public key", targets[0], lambda: _login_times(port, "bench", None, key, 10)),
-                ("failed: wrong password", targets[0], lambda: _login_times(port, "bench", "wrong", None, 10)),
-                ("failed: unknown user", targets[0], lambda: _login_times(port, "nobody", PASSWORD, None, 10)),
-            ]
-            if not sshd_skipped:
-                logins.append(("login, public key", targets[1], lambda: _login_times(sshd_port, user, None, key, 10)))
-            for label, target, measure in logins:
-                target.results[label] = _ms(asyncio.run(measure()))
-                print(f"  {target.name:<12} {label:<22} {target.results[label]}", flush=True)
-        _print_table(targets)
+            print("\nQR-card detection in the worker (24 MP photos):", flush=True)
+            for label, figure in subjects.run(photos_per_size=2 if args.quick else 8, repeat=1 if args.quick else 5):
+                print(f"  {label:<60} {figure}", flush=True)
     finally:
         shutil.rmtree(var, ignore_errors=True)
+
+
+def _sftp(var: Path, args: argparse.Namespace) -> None:
+    """The SFTP door: the portal's runsftpd next to OpenSSH (sshd and sftp-server), then the table."""
+    key = _add_key(var)
+    with _portal_server(var) as port, _sshd(var, key) as (sshd_port, sshd_skipped):
+        ssh = _ssh_options(key)
+        ref_dir = var / "reference"
+        ref_dir.mkdir()
+        user = getpass.getuser()
+        targets = [
+            Target("portal", ["sftp", *ssh, "-P", str(port)], ["bench@127.0.0.1"], "/job00001"),
+            Target("sshd", ["sftp", *ssh, "-P", str(sshd_port)], [f"{user}@127.0.0.1"], str(ref_dir), sshd_skipped),
+            Target(
+                "sftp-server",
+                ["sftp", "-D", str(SFTP_SERVER)],
+                [],
+                str(ref_dir),
+                "" if SFTP_SERVER.exists() else "not installed (Debian package openssh-sftp-server)",
+            ),
+        ]
+        print(f"uploads with OpenSSH sftp (best of {args.repeat}):", flush=True)
+        _run_workloads(targets, var / "files", args)
+
+        print("logins (asyncssh client, median of 10):", flush=True)
+        logins = [
+            ("login, password", targets[0], lambda: _login_times(port, "bench", PASSWORD, None, 10)),
+            ("login, public key", targets[0], lambda: _login_times(port, "bench", None, key, 10)),
+            ("failed: wrong password", targets[0], lambda: _login_times(port, "bench", "wrong", None, 10)),
+            ("failed: unknown user", targets[0], lambda: _login_times(port, "nobody", PASSWORD, None, 10)),
+        ]
+        if not sshd_skipped:
+            logins.append(("login, public key", targets[1], lambda: _login_times(sshd_port, user, None, key, 10)))
+        for label, target, measure in logins:
+            target.results[label] = _ms(asyncio.run(measure()))
+            print(f"  {target.name:<12} {label:<22} {target.results[label]}", flush=True)
+    _print_table(targets)
 
 
 def _print_table(targets: list[Target]) -> None:

@@ -316,7 +316,8 @@ if FTPD_TLS_CLOSE_NOTIFY not in ("required", "lenient"):
 FTPD_LOGIN_TIMEOUT = envint("FTPD_LOGIN_TIMEOUT", 60)
 FTPD_IDLE_TIMEOUT = envint("FTPD_IDLE_TIMEOUT", 900)
 FTPD_MAX_CONNECTIONS = envint("FTPD_MAX_CONNECTIONS", 512)  # per server process
-FTPD_MAX_COMMANDS_PER_SECOND = envint("FTPD_MAX_COMMANDS_PER_SECOND", 100)
+# Commands a second (transfers and TYPE not counted) before a client is cut off as a flood.
+FTPD_MAX_COMMANDS_PER_SECOND = envint("FTPD_MAX_COMMANDS_PER_SECOND", 500)
 
 LOGGING = {
     "version": 1,

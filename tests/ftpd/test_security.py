@@ -432,3 +432,16 @@ def test_a_logged_in_client_flooding_commands_is_cut_off_but_a_steady_one_is_not
         assert ftp.file.readline() == ""  # and the connection is closed
         with pytest.raises((EOFError, OSError)):
             ftp.voidcmd("NOOP")
+
+
+def test_a_camera_uploading_fast_is_never_taken_for_a_flood(settings, ftp_server, camera, album) -> None:
+    """PASV, TYPE and STOR per file: only PASV counts, so four files in a second pass a limit of five
+    (twelve commands, which counted all would have cut the camera off)."""
+    settings.FTPD_MAX_COMMANDS_PER_SECOND = 5
+    with plain_ftp(ftp_server, "camera") as ftp:
+        time.sleep(1.1)  # the login's own commands are out of the window
+        started = time.monotonic()
+        for n in range(4):
+            put(ftp, f"/job00001/Class 1/fast{n}.jpg", jpeg(size=(40, 30)))
+        assert time.monotonic() - started < 1.0, "the uploads were too slow to test the limit"
+        assert sorted(ftp.nlst("/job00001/Class 1"))[:4] == [f"fast{n}.jpg" for n in range(4)]
