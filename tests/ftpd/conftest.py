@@ -37,6 +37,18 @@ def tls_context() -> ssl.SSLContext:
 
 
 @contextmanager
+def _quitting(client: ftplib.FTP) -> Iterator[None]:
+    """QUIT at the end, or just close when the server already did (a timeout, a limit)."""
+    try:
+        yield
+    finally:
+        try:
+            client.quit()
+        except (ftplib.Error, OSError, EOFError):
+            client.close()
+
+
+@contextmanager
 def ftps(
     server: RunningFTPServer, username: str = "photographer", password: str = PASSWORD, *, protect: bool = True
 ) -> Iterator[ftplib.FTP_TLS]:
@@ -47,13 +59,8 @@ def ftps(
     client.login(username, password)
     if protect:
         client.prot_p()
-    try:
+    with _quitting(client):
         yield client
-    finally:
-        try:
-            client.quit()
-        except (ftplib.Error, OSError, EOFError):  # the server may have closed it (a timeout, a limit)
-            client.close()
 
 
 @contextmanager
@@ -61,13 +68,8 @@ def plain_ftp(server: RunningFTPServer, username: str, password: str = PASSWORD)
     client = ftplib.FTP(encoding="utf-8")
     client.connect(server.host, server.port, timeout=30)
     client.login(username, password)
-    try:
+    with _quitting(client):
         yield client
-    finally:
-        try:
-            client.quit()
-        except (ftplib.Error, OSError, EOFError):  # the server may have closed it (a timeout, a limit)
-            client.close()
 
 
 def put(client: ftplib.FTP, path: str, data: bytes) -> str:
