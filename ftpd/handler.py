@@ -56,6 +56,7 @@ DATA_COMMANDS = {"LIST", "NLST", "MLSD", "RETR", "STOR", "APPE", "STOU"}
 # itself, and TYPE comes with every file of many clients. A camera sending a file per PASV + STOR
 # must never be cut off however fast it is (measured with lftp: 500 x 2 MiB in one session).
 UNCOUNTED = DATA_COMMANDS | {"TYPE"}
+flood_clock = time.monotonic  # the flood limit's clock (tests hold it still to count a burst exactly)
 NO_DATA_CONNECTION = "425 Open a data connection first: PASV or EPSV (or PORT to your own address)."
 PROTECT_DATA = "522 Protect the data connection too: send PROT P (the control connection is encrypted)."
 
@@ -409,7 +410,7 @@ class PortalFTPHandler(TLS_FTPHandler):
         return self._active_target is not None or any(d is not None and not d._closed for d in pending)
 
     def _flooding(self) -> bool:
-        now = time.monotonic()
+        now = flood_clock()
         self._commands.append(now)
         while self._commands and self._commands[0] < now - 1:
             self._commands.popleft()
