@@ -6,6 +6,9 @@ SFTP server, the FTP/FTPS server, a Celery worker and the periodic scheduler (be
 photographer types into FileZilla and what a camera needs for FTPS, and stops every child cleanly
 on Ctrl-C or SIGTERM. If one child dies, the others
 are stopped too and the command exits non-zero, so a supervisor notices.
+
+The worker runs one pool process per core (``CELERY_WORKER_CONCURRENCY`` overrides it). Every
+child but the web app runs with DEBUG off unless DEBUG was set (``server_env``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +37,59 @@ DEMO_ACCOUNT = "Demo studio"
 DEMO_USER = "demo"
 DEMO_JOB = "job00001"
 STOP_GRACE = 10.0
+
+
+def server_env(env: dict[str, str], *, var_dir: Path) -> dict[str, str]:
+    """The environment of every child but the web app: DEBUG off unless the user chose DEBUG.
+
+    ``make run`` is a local demo, so the web app keeps the embedded default (DEBUG=True: the admin's
+    static files straight from the apps, error pages that help). The SFTP and FTP servers, the
+    worker and beat have no pages to show; with DEBUG on, Django would wrap their cursors and keep
+    every SQL query of these long-lived processes in memory (``connection.queries_log``). DEBUG=False
+    needs a SECRET_KEY: the one the embedded run generated under var/, passed as a file.
+    """
+    if "DEBUG" in env or "DEBUG_FILE" in env:
+        return env
+    servers = {**env, "DEBUG": "False"}
+    if not any(name in env for name in ("SECRET_KEY", "SECRET_KEY_FILE")):
+        servers["SECRET_KEY_FILE"] = str(var_dir / "secret_key")
+    return servers
+
+
+def child_commands() -> dict[str, list[str]]:
+    """The command line of each child, by name."""
+    py = sys.executable
+    manage = [py, str(settings.BASE_DIR / "manage.py")]
+    return {
+        "web": [
+            py,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "--bind",
+            f"{settings.WEB_HOST}:{settings.WEB_PORT}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
+        ],
+        "sftpd": [*manage, "runsftpd"],
+        "ftpd": [*manage, "runftpd"],
+        # As many pool processes as cores unless CELERY_WORKER_CONCURRENCY says otherwise (settings).
+        "worker": [py, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO"],
+        "beat": [
+            py,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(settings.VAR_DIR / "celerybeat-schedule"),
+        ],
+    }
 
 
 class Command(BaseCommand):
@@ -63,41 +120,13 @@ class Command(BaseCommand):
         return password
 
     def _start_children(self) -> dict[str, subprocess.Popen[bytes]]:
-        py = sys.executable
-        manage = [py, str(settings.BASE_DIR / "manage.py")]
-        commands = {
-            "web": [
-                py,
-                "-m",
-                "gunicorn",
-                "portal.wsgi",
-                "--bind",
-                f"{settings.WEB_HOST}:{settings.WEB_PORT}",
-                "--workers",
-                "2",
-                "--access-logfile",
-                "-",
-            ],
-            "sftpd": [*manage, "runsftpd"],
-            "ftpd": [*manage, "runftpd"],
-            "worker": [py, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-            "beat": [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(settings.VAR_DIR / "celerybeat-schedule"),
-            ],
-        }
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        servers = server_env(env, var_dir=settings.VAR_DIR)
         return {
-            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, start_new_session=True)
-            for name, cmd in commands.items()
+            name: subprocess.Popen(
+                cmd, cwd=settings.BASE_DIR, env=env if name == "web" else servers, start_new_session=True
+            )
+            for name, cmd in child_commands().items()
         }
 
     def _print_banner(self, password: str | None) -> None:
