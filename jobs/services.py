@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 
 import asyncssh
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.db import IntegrityError, transaction
@@ -25,6 +26,7 @@ from jobs.models import (
     PhotoJob,
     SSHKey,
 )
+from jobs.passwords import verified_credentials
 
 # RSA below 2048 bits is breakable; DSA is gone from OpenSSH. Everything else asyncssh parses is fine.
 ACCEPTED_KEY_TYPES = {
@@ -144,6 +146,7 @@ def ftp_user_set_active(*, ftp_user: FTPUser, is_active: bool) -> FTPUser:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
+    """A hash made by the first hasher, as every new password is, so checking it costs what a real check does."""
     return make_password("timing equaliser for unknown users")
 
 
@@ -151,18 +154,37 @@ def ftp_user_authenticate_password(*, username: str, password: str) -> FTPUser |
     """The active FTP user whose password this is, or None.
 
     Unknown and inactive users pay for one hash check too, so the answer's timing does not tell
-    which user names exist.
+    which user names exist. An active user's correct password is remembered for
+    ``LOGIN_VERIFIED_TTL`` seconds (``jobs.passwords``), so a client's next connections skip the
+    hash; everything else (the user, whether active) is read again each time. A hash made by an
+    older hasher or with other parameters is replaced on a successful check.
     """
     user = (
         FTPUser.objects.select_related("account").filter(username=username.lower()).first()
         if re.fullmatch(FTP_USERNAME_REGEX, username.lower())
         else None
     )
-    encoded = user.password if user is not None and user.password else _dummy_hash()
-    matches = check_password(password, encoded)
-    if user is None or not user.is_active or not user.password or not matches:
+    if user is None or not user.is_active or not user.password:
+        check_password(password, user.password if user is not None and user.password else _dummy_hash())
         return None
-    return user
+    found = user  # for the closures: mypy forgets the narrowing of ``user`` there
+    encoded, ttl = found.password, settings.LOGIN_VERIFIED_TTL
+
+    def upgrade(raw: str) -> None:
+        # Only over the hash just checked: of two simultaneous logins, one writes and the other leaves it.
+        new = make_password(raw)
+        if FTPUser.objects.filter(pk=found.pk, password=encoded).update(password=new):
+            found.password = new
+            verified_credentials.remember(username=found.username, password=raw, encoded=new, ttl=ttl)
+
+    matches = verified_credentials.check(
+        username=found.username,
+        password=password,
+        encoded=encoded,
+        ttl=ttl,
+        verify=lambda: check_password(password, encoded, upgrade),
+    )
+    return found if matches else None
 
 
 def ftp_user_record_login(*, ftp_user: FTPUser, address: str | None, key: SSHKey | None = None) -> None:

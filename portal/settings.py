@@ -165,6 +165,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
+# Argon2id at OWASP's minimum (jobs.passwords) for FTP users and web users alike; hashes made by
+# the PBKDF2 hashers before still verify and are rehashed on the next successful login.
+PASSWORD_HASHERS = [
+    "jobs.passwords.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -317,6 +324,9 @@ SFTPD_HOST = env("SFTPD_HOST", "127.0.0.1")
 SFTPD_PORT = envint("SFTPD_PORT", 2222)
 # The host name photographers type into FileZilla; defaults to SFTPD_HOST.
 SFTPD_PUBLIC_HOST = env("SFTPD_PUBLIC_HOST", SFTPD_HOST)
+# Seconds a verified FTP password is remembered (a keyed hash, never the password) in each server
+# process, so a client's several connections cost one hash check; 0: check every time.
+LOGIN_VERIFIED_TTL = envint("LOGIN_VERIFIED_TTL", 300)
 SFTPD_HOST_KEY_DIR = Path(env("SFTPD_HOST_KEY_DIR", str(VAR_DIR / "hostkeys")))
 SFTPD_LOGIN_TIMEOUT = envint("SFTPD_LOGIN_TIMEOUT", 60)
 SFTPD_IDLE_TIMEOUT = envint("SFTPD_IDLE_TIMEOUT", 900)

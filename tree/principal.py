@@ -59,7 +59,11 @@ class Client:
 
 
 def authenticate_password(username: str, password: str) -> Principal | None:
-    """The principal for a correct password of an active FTP user, or None (one hash either way)."""
+    """The principal for a correct password of an active FTP user, or None.
+
+    One hash check either way, none when this password was verified within LOGIN_VERIFIED_TTL
+    (``jobs.services.ftp_user_authenticate_password`` holds the rules; every door comes here).
+    """
     user = services.ftp_user_authenticate_password(username=username, password=password)
     return Principal(ftp_user=user, method="password") if user else None
 

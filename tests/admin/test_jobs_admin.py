@@ -150,10 +150,10 @@ def test_job_update_keeps_a_jobs_own_name(cast: Cast) -> None:
 def test_no_admin_page_shows_an_ftp_users_password_hash(client: Client, cast: Cast, who: str) -> None:
     client.force_login(cast.alpha.staff if who == "staff" else cast.superuser)
     ftp_user = cast.alpha.ftp_user
-    assert ftp_user.password.startswith("pbkdf2")
+    assert ftp_user.password.startswith("argon2$argon2id$")
     for url in (FTP_USERS, f"{FTP_USERS}{ftp_user.pk}/change/", f"{FTP_USERS}{ftp_user.pk}/history/"):
         page = text(client.get(url))
-        assert "pbkdf2" not in page and ftp_user.password not in page, url
+        assert "argon2" not in page and ftp_user.password not in page, url
     detail = text(client.get(f"{FTP_USERS}{ftp_user.pk}/change/"))
     assert "has a password" in detail.lower() and "yes" in detail
 

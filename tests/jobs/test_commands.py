@@ -46,7 +46,7 @@ def test_a_studio_is_set_up_from_the_command_line(tmp_path: Path) -> None:
 
     user = FTPUser.objects.get(username="anna")
     assert user.account.name == "Sunshine Studio"
-    assert user.password.startswith("pbkdf2_sha256$")
+    assert user.password.startswith("argon2$argon2id$")
     assert SSHKey.objects.get(ftp_user=user).fingerprint == key.get_fingerprint("sha256")
     assert PhotoJob.objects.get(internal_name="job00001").title == "Elm School"
 

@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD
 
 def test_it_stores_only_a_password_hash(ftp_user: FTPUser) -> None:
     assert PASSWORD not in ftp_user.password
-    assert ftp_user.password.startswith("pbkdf2_sha256$")
+    assert ftp_user.password.startswith("argon2$argon2id$")
 
 
 def test_it_authenticates_the_right_password_only(ftp_user: FTPUser) -> None:
