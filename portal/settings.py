@@ -161,10 +161,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = env("TIME_ZONE", "UTC")
-USE_I18N = True
 # Argon2id at OWASP's minimum (jobs.passwords) for FTP users and web users alike; hashes made by
 # the PBKDF2 hashers before still verify and are rehashed on the next successful login.
 PASSWORD_HASHERS = [
@@ -172,6 +168,10 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -318,15 +318,15 @@ LOGIN_MAX_AUTH_TRIES = envint("LOGIN_MAX_AUTH_TRIES", 6)  # failed attempts on o
 # rclone opens up to --transfers + --checkers (12) connections at once; FileZilla up to 10.
 LOGIN_MAX_SESSIONS_PER_USER = envint("LOGIN_MAX_SESSIONS_PER_USER", 20)
 LOGIN_MAX_UNAUTH_PER_ADDRESS = envint("LOGIN_MAX_UNAUTH_PER_ADDRESS", 20)  # per server process
+# Seconds a verified FTP password is remembered (a keyed hash, never the password) in each server
+# process, so a client's several connections cost one hash check; 0: check every time.
+LOGIN_VERIFIED_TTL = envint("LOGIN_VERIFIED_TTL", 300)
 
 # --- SFTP server ------------------------------------------------------------------------------
 SFTPD_HOST = env("SFTPD_HOST", "127.0.0.1")
 SFTPD_PORT = envint("SFTPD_PORT", 2222)
 # The host name photographers type into FileZilla; defaults to SFTPD_HOST.
 SFTPD_PUBLIC_HOST = env("SFTPD_PUBLIC_HOST", SFTPD_HOST)
-# Seconds a verified FTP password is remembered (a keyed hash, never the password) in each server
-# process, so a client's several connections cost one hash check; 0: check every time.
-LOGIN_VERIFIED_TTL = envint("LOGIN_VERIFIED_TTL", 300)
 SFTPD_HOST_KEY_DIR = Path(env("SFTPD_HOST_KEY_DIR", str(VAR_DIR / "hostkeys")))
 SFTPD_LOGIN_TIMEOUT = envint("SFTPD_LOGIN_TIMEOUT", 60)
 SFTPD_IDLE_TIMEOUT = envint("SFTPD_IDLE_TIMEOUT", 900)
