@@ -1,5 +1,5 @@
 """How the worker is started (issue 12): one pool process per core, the embedded broker polled
-often, and no DEBUG in the servers ``runportal`` starts.
+often and never keeping a busy worker waiting, and no DEBUG in the servers ``runportal`` starts.
 
 Settings are read once per process, so the settings themselves are checked in a fresh Python
 (``_portal_settings``) started with the environment under test.
@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.message import Message
+from kombu.transport.virtual import base as virtual_base
 
+from portal.celery import FilesystemTransport
 from portal.management.commands import runportal
 
 ROOT = Path(settings.BASE_DIR)
@@ -30,6 +36,7 @@ from django.conf import settings
 from portal.celery import app
 connection = app.connection_for_read()
 print(json.dumps({
+    "transport": type(connection.transport).__module__ + "." + type(connection.transport).__name__,
     "concurrency": app.conf.worker_concurrency,
     "polling_interval": connection.transport.polling_interval,
     "debug": settings.DEBUG,
@@ -79,6 +86,55 @@ def test_the_embedded_broker_is_polled_twenty_times_a_second(tmp_path: Path) -> 
 
 def test_the_embedded_broker_polling_interval_can_be_set(tmp_path: Path) -> None:
     assert _portal_settings(tmp_path, CELERY_FILESYSTEM_POLLING_INTERVAL="0.2")["polling_interval"] == 0.2
+
+
+def test_the_embedded_broker_is_the_portals_filesystem_transport(tmp_path: Path) -> None:
+    assert _portal_settings(tmp_path)["transport"] == "portal.celery.FilesystemTransport"
+
+
+def test_a_worker_whose_pool_is_busy_gets_control_back_after_one_poll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Celery's loop acknowledges finished tasks only between two drains: it must not wait 2 s for that."""
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(virtual_base, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(virtual_base, "sleep", sleep)
+    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    options = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+        "polling_interval": 0.05,
+    }
+    name = f"busy-{uuid.uuid4().hex[:8]}"  # kombu keeps bindings per process: a queue of its own
+    queue = Queue(name, Exchange(name), routing_key=name)
+    received: list[Message] = []
+    with Connection("filesystem://", transport=FilesystemTransport, transport_options=options) as conn:
+        channel = conn.channel()
+        producer = Producer(channel)
+        for n in range(2):
+            producer.publish({"n": n}, exchange=queue.exchange, routing_key=name, declare=[queue])
+        consumer = Consumer(channel, [queue], callbacks=[lambda body, message: received.append(message)])
+        consumer.qos(prefetch_count=1)
+        with consumer:
+            conn.drain_events(timeout=2.0)
+            assert len(received) == 1  # prefetch 1: the channel is full until this one is acknowledged
+            slept.clear()
+            with pytest.raises(socket.timeout):
+                conn.drain_events(timeout=2.0)
+            assert sum(slept) <= 0.05  # one polling interval, not the 2 s offered
+            received[0].ack()
+            conn.drain_events(timeout=2.0)
+            assert [message.payload for message in received] == [{"n": 0}, {"n": 1}]
 
 
 # --- what runportal starts ---------------------------------------------------------------------------
