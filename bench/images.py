@@ -1,6 +1,6 @@
 """The image step next to pyvips (issue 12): seconds, CPU seconds and peak RSS per 24 MP photo.
 
-``rows(quick)`` makes camera-like 24 MP JPEGs (6000x4000, quality 90, EXIF of a camera; a
+``rows(var, quick)`` makes camera-like 24 MP JPEGs (6000x4000, quality 90, EXIF of a camera; a
 gradient, blobs of colour, coarse blotches and per-pixel grain, so they compress like a photo of
 about 6.5 MB rather than like a flat colour) and runs, in alternating rounds, two worker-like
 processes over the same photos: the portal's image step (``albums.imaging.analyse_image``: full
@@ -166,10 +166,10 @@ def _vips_version() -> str:
     return f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, pyvips {pyvips.__version__}"
 
 
-def rows(quick: bool) -> list[Row]:
+def rows(var: Path, quick: bool) -> list[Row]:
     rounds, photos = (3, 4) if quick else (5, 8)
     vips = _vips_version()
-    with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-images-", dir=var) as tmp:
         folder = Path(tmp)
         paths = write_photos(folder / "photos", photos)
         size_mb = paths[0].stat().st_size / 1e6
@@ -229,7 +229,8 @@ def main() -> None:
     if args.child:
         _child(args.child, args.photos)
         return
-    print_table(rows(args.quick))
+    with tempfile.TemporaryDirectory(prefix="bench-images-") as var:
+        print_table(rows(Path(var), args.quick))
 
 
 if __name__ == "__main__":
