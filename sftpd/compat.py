@@ -1,7 +1,7 @@
 """The private parts of asyncssh this server relies on, checked at start-up and by a test.
 
-asyncssh has no public way to send a disconnect reason before closing the channels, to tell a
-client's CLOSE from the close of a dropped connection, to answer OPENDIR at once or to tolerate
+asyncssh has no public way to re-key onto another cipher, to send a disconnect reason before closing
+the channels, to tell a client's CLOSE from the close of a dropped connection, to answer OPENDIR at once or to tolerate
 rclone's trailing bytes after a WRITE; ``sftpd.server`` and ``sftpd.protocol`` use these instead.
 An asyncssh upgrade that renames one would otherwise fail quietly in production: ``check`` names the
 missing call and the server refuses to start.
@@ -18,6 +18,7 @@ from asyncssh.stream import SSHServerStreamSession
 PRIVATE_CALLS: list[tuple[type, str, str]] = [
     (SSHServerConnection, "_send_disconnect", "tell a refused client why before closing (sftpd.server._end)"),
     (SSHServerConnection, "_force_close", "close the connection after that message (sftpd.server._end)"),
+    (SSHServerConnection, "_send_kexinit", "re-key onto the fastest cipher the client offered (sftpd.algorithms)"),
     (SSHServerStreamSession, "_init_sftp_server", "start the SFTP server object of a session"),
     (SFTPServerHandler, "_process_packet", "count every request as activity (idle timeout)"),
     (SFTPServerHandler, "_process_open", "bound the open handles"),
@@ -31,6 +32,9 @@ PRIVATE_CALLS: list[tuple[type, str, str]] = [
 # Instance attributes the handler reads (set in asyncssh's __init__, so checked on a real instance
 # by the test suite rather than on the class).
 PRIVATE_ATTRIBUTES = ["_file_handles", "_dir_handles", "_version", "_writer", "_server"]
+# The same for the connection (sftpd.algorithms): the client's first KEXINIT, the ciphers offered
+# in the next one, and the flag that says this side started it.
+CONNECTION_ATTRIBUTES = ["_client_kexinit", "_enc_algs", "_kexinit_sent"]
 
 
 def missing() -> list[str]:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from functools import partial
+from typing import Any
 
 import asyncssh
 from django.conf import settings
@@ -99,8 +102,12 @@ class PortalAcceptor:
         await asyncio.to_thread(self.counter.shutdown)
 
 
-async def start(host: str | None = None, port: int | None = None) -> PortalAcceptor:
-    """Start listening; ``port=0`` picks a free port (``acceptor.get_port()`` tells which)."""
+async def start(host: str | None = None, port: int | None = None, sock: socket.socket | None = None) -> PortalAcceptor:
+    """Start listening; ``port=0`` picks a free port (``acceptor.get_port()`` tells which).
+
+    With ``sock`` (a bound, listening socket shared by several server processes, see
+    ``sftpd.processes``) this process accepts on that socket instead.
+    """
     compat.check()  # refuse to start on an asyncssh without the calls this server relies on
     host = settings.SFTPD_HOST if host is None else host
     port = settings.SFTPD_PORT if port is None else port
@@ -109,10 +116,10 @@ async def start(host: str | None = None, port: int | None = None) -> PortalAccep
     if removed:
         logger.info("removed %d stale staging files", removed)
     guard, counter = make_guard(), make_counter()
+    where: dict[str, Any] = {"sock": sock} if sock is not None else {"host": host, "port": port}
     acceptor = await asyncssh.create_server(
         partial(PortalSSHServer, guard, counter),
-        host,
-        port,
+        **where,
         server_host_keys=_host_keypairs(keys),
         server_version="PhotoPortal",
         kex_algs=KEX_ALGS,
@@ -130,9 +137,11 @@ async def start(host: str | None = None, port: int | None = None) -> PortalAccep
         host_based_auth=False,
         gss_host=None,
         allow_scp=False,
-        reuse_address=True,
+        reuse_address=sock is None,
+        window=settings.SFTPD_WINDOW,
+        max_pktsize=settings.SFTPD_MAX_PACKET,
     )
-    logger.info("SFTP server listening on %s:%s", host, acceptor.get_port())
+    logger.info("SFTP server listening on %s:%s (process %s)", host, acceptor.get_port(), os.getpid())
     return PortalAcceptor(acceptor, guard, counter)
 
 

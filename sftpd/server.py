@@ -31,7 +31,7 @@ from asyncssh.stream import SSHReader, SSHServerStreamSession, SSHWriter
 from django.conf import settings
 
 from albums.models import Door
-from sftpd import bridge
+from sftpd import algorithms, bridge
 from sftpd.protocol import PortalSFTPHandler
 from sftpd.vfs import PortalSFTPServer
 from tree import principal as principals
@@ -166,6 +166,9 @@ class PortalSSHServer(asyncssh.SSHServer):
                 # asyncssh abandons what was still open after this hook runs: those count already.
                 partial=self._stats.partial + self._stats.open_uploads,
                 outcome=self._describe(exc),
+                cipher=self._conn.get_extra_info("recv_cipher") if self._conn else "-",
+                mac=self._conn.get_extra_info("recv_mac") if self._conn else "-",
+                client=self._conn.get_extra_info("client_version") if self._conn else "-",
             ),
         )
 
@@ -305,6 +308,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         # Everything a session needs is set before the first await: the client may open its
         # channel as soon as it has the success message, while this coroutine still runs.
         self._principal = principal
+        algorithms.upgrade(self._conn)
         client = Client(principal=principal, door=Door.SFTP, address=None if self._address == "-" else self._address)
         self._conn.set_extra_info(portal_client=client)
         self.touch()
