@@ -43,6 +43,7 @@ BENCH_USER_COMMENT = "portal bench, throw-away"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PR_SET_CHILD_SUBREAPER = 36
 MIB = 1024 * 1024
+BENCH_REDIS_DB = 12  # the login guard's state while the bench runs (flushed first)
 
 
 @dataclass
@@ -243,14 +244,34 @@ def _clean_uploads() -> Callable[[str], None]:
     return cleanup
 
 
+def login_redis() -> dict[str, str]:
+    """Production's setting for the login guard when a Redis answers on this machine: shared state.
+
+    With it ``runsftpd`` runs one process per core (``SFTPD_PROCESSES=auto``); its database
+    (``BENCH_REDIS_DB``) is emptied first. Without a Redis the bench says so and runs one per core anyway.
+    """
+    url = f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+        client.flushdb()
+        client.close()
+    except Exception as exc:  # no Redis here: per-process guard state, which the bench does not test
+        print(f"  no Redis at {url} ({type(exc).__name__}): SFTPD_PROCESSES set to the cores", flush=True)
+        return {"SFTPD_PROCESSES": str(os.cpu_count() or 1)}
+    return {"LOGIN_REDIS_URL": url}
+
+
 @contextmanager
 def portal_sftpd(var: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``manage.py runsftpd`` of the throw-away portal on a free loopback port."""
+    """``manage.py runsftpd`` of the throw-away portal on a free loopback port, as production runs it."""
+    env = {**login_redis(), **(env or {})}
     port = free_port()
     log_path = var / f"runsftpd-{port}.log"
     command = [sys.executable, str(ROOT / "manage.py"), "runsftpd", "--host", "127.0.0.1", "--port", str(port)]
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
     try:
         if not wait_for_port(port, lambda: server.poll() is None):
             reason = log_path.read_text(errors="replace").strip()[-300:]
