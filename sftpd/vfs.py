@@ -12,6 +12,8 @@ itself performs for handles still open when a connection drops is ``abandon``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import stat
 from collections.abc import AsyncIterator
 
@@ -84,6 +86,7 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         self.client: Client = conn.get_extra_info("portal_client")
         self.tree = Tree(self.client)
         self.stats = conn.get_extra_info("portal_stats")
+        self._writing: dict[StagedUpload, asyncio.Future[None]] = {}  # one buffer write in flight per upload
 
     # --- looking ------------------------------------------------------------------------------
 
@@ -157,21 +160,42 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         return upload
 
     async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+        if isinstance(file_obj, StagedUpload):
+            await self._written(file_obj)
         if isinstance(file_obj, ReadFile | StagedUpload):
             return await bridge.run(file_obj.read, offset, size)
         raise asyncssh.SFTPInvalidHandle("Invalid file handle")
 
     async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        """Buffer on the loop; when a buffer is full, write it in the pool behind the next requests.
+
+        asyncssh answers a session's requests one after the other, so a write that waited for the
+        disk would hold up the bytes behind it. The buffer goes to a thread instead, and the next
+        full buffer waits for it (one write in flight per upload); whatever reads or ends the
+        upload waits too (``_written``), so a disk error is reported on the next request or the
+        CLOSE. A refusal (too large) is answered on the write that caused it.
+        """
         if not isinstance(file_obj, StagedUpload):
             raise asyncssh.SFTPPermissionDenied(READ_ONLY_HANDLE)
-        if file_obj.accept(offset, data):  # buffered on the loop; written in the pool when due
-            await bridge.run(file_obj.flush)
+        if file_obj.accept(offset, data):
+            await self._written(file_obj)
+            if file_obj.refusal is not None:
+                await bridge.run(file_obj.flush)  # drops the bytes and raises the refusal
+            pieces = file_obj.take()
+            self._writing[file_obj] = asyncio.ensure_future(bridge.run(file_obj.write_pieces, pieces))
         return len(data)
+
+    async def _written(self, upload: StagedUpload) -> None:
+        """Wait for this upload's write in flight; raises its error."""
+        pending = self._writing.pop(upload, None)
+        if pending is not None:
+            await pending
 
     async def finish(self, upload: StagedUpload) -> None:
         """The client closed a file it wrote: the answer waits until it is durable and recorded."""
         changed = upload.dirty or not upload.resumed
         try:
+            await self._written(upload)
             await bridge.run(upload.finish)
         finally:
             if self.stats is not None:
@@ -188,13 +212,18 @@ class PortalSFTPServer(asyncssh.SFTPServer):
             if self.stats is not None:
                 self.stats.open_uploads -= 1
                 self.stats.partial += 1
+            with contextlib.suppress(PortalError):  # a failed write: abandon drops the bytes
+                await self._written(file_obj)
             await bridge.run(file_obj.abandon)
 
     async def fsync(self, file_obj: object) -> None:
         if isinstance(file_obj, StagedUpload):
+            await self._written(file_obj)
             await bridge.run(file_obj.fsync)
 
     async def fstat(self, file_obj: object) -> SFTPAttrs:
+        if isinstance(file_obj, StagedUpload):
+            await self._written(file_obj)
         if isinstance(file_obj, ReadFile | StagedUpload):
             return _attrs(await bridge.run(file_obj.info))
         raise asyncssh.SFTPInvalidHandle("Invalid file handle")
@@ -209,6 +238,7 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         if attrs.mtime is not None:
             file_obj.set_times(attrs.atime, attrs.mtime)  # applied when the file is put in place
         if attrs.size is not None:
+            await self._written(file_obj)
             await bridge.run(file_obj.truncate, attrs.size)
 
     # --- not offered --------------------------------------------------------------------------

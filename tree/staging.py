@@ -12,8 +12,9 @@ starts the staging file as a copy of the current bytes.
 The SHA-256 is taken while the bytes arrive in order and kept with the listed file, so a rename from
 a temporary name need not read the file again. Writes that arrive in order are gathered and written
 in one go: ``accept`` only buffers (no I/O, safe on an event loop) and says when ``flush`` is due;
-``write`` does both, for a threaded door. One request at a time per upload, as every door sends
-them; the methods are not meant to be called concurrently.
+``write`` does both, for a threaded door. An asyncio door may split a flush in two: ``take`` on the
+loop, ``write_pieces`` in a thread while the loop takes the next bytes, one such write in flight per
+upload. Otherwise one request at a time per upload, as every door sends them.
 """
 
 from __future__ import annotations
@@ -150,11 +151,22 @@ class StagedUpload:
 
     def flush(self) -> None:
         """Write what ``accept`` buffered; raises the refusal if the upload was refused."""
+        self.write_pieces(self.take())
+
+    def take(self) -> list[tuple[int, bytearray]]:
+        """Hand over what ``accept`` buffered, without copying it: the event loop's half of a flush.
+
+        An asyncio door may then ``write_pieces`` in a thread while it goes on taking bytes
+        (one write in flight per upload at a time).
+        """
+        pieces, self._pieces, self._buffered = self._pieces, [], 0
+        return pieces
+
+    def write_pieces(self, pieces: list[tuple[int, bytearray]]) -> None:
+        """Write pieces ``take`` handed over; raises the refusal if the upload was refused."""
         if self.refusal is not None:
             self._discard()
             raise self.refusal
-        # Hand the buffer over instead of copying it.
-        pieces, self._pieces, self._buffered = self._pieces, [], 0
         try:
             for at, data in pieces:
                 _pwrite_all(self.fd, data, at)

@@ -4,6 +4,7 @@ fails one upload only, and the SHA-256 taken on the way in."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -153,6 +154,43 @@ def test_a_full_disk_fails_that_upload_with_a_message_and_other_sessions_go_on(
     assert again.code == asyncssh.FX_FAILURE
     assert "fine.jpg" in listing and "full.jpg" not in listing
     assert list(Upload.objects.values_list("filename", flat=True)) == ["fine.jpg"]
+    assert not _staging()
+
+
+def test_a_disk_error_in_a_write_behind_the_requests_fails_the_upload_on_a_later_request(
+    sftp_server, ftp_user, album, monkeypatch
+) -> None:
+    """Full buffers are written in the pool while the next requests are answered (``sftpd.vfs.write``)."""
+    real_pwrite = staging._pwrite_all
+    calls: list[int] = []
+
+    def pwrite(fd: int, data: bytearray, offset: int) -> None:
+        calls.append(offset)
+        if offset == 0:  # the first full buffer, written behind the requests
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(staging, "_pwrite_all", pwrite)
+    block = b"x" * staging.WRITE_BUFFER
+
+    async def scenario() -> tuple[asyncssh.SFTPError, list[str]]:
+        async with sftp_session(sftp_server.port) as sftp:
+            f = await sftp.open(ALBUM + "/big.jpg", "wb")
+            try:
+                for n in range(4):  # the error is reported by the request after the failed write
+                    await f.write(block, n * len(block))
+                error = await refusal(f.close())
+            except asyncssh.SFTPError as exc:
+                error = exc
+                with contextlib.suppress(asyncssh.SFTPError):
+                    await f.close()
+            return error, list(await sftp.listdir(ALBUM))
+
+    error, listing = run(scenario)
+    assert error.reason.startswith("The server's disk is full, so this upload failed.")
+    assert calls[0] == 0
+    assert "big.jpg" not in listing
+    assert not Upload.objects.exists()
     assert not _staging()
 
 
