@@ -2,12 +2,16 @@
 
 ``run`` sends database and blocking file work (the tree's operations, the login guard) to a thread
 pool, with ``close_old_connections`` around each call as healthchecks' smtpd does; password hashing
-gets a pool of its own so twenty logins at once never hold up the file writes of sessions already
-in. The SSH key check lives here too: it is the one login rule that needs asyncssh.
+gets a pool of its own, at a lower CPU priority, so twenty logins at once never hold up the file
+writes of sessions already in. The SSH key check lives here too: it is the one login rule that
+needs asyncssh.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -25,7 +29,16 @@ from tree.principal import Principal
 T = TypeVar("T")
 
 _io_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sftpd-io")
-_auth_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sftpd-auth")
+AUTH_NICENESS = 10  # password hashes yield the CPU to the transfers of sessions already in
+
+
+def _yield_to_transfers() -> None:
+    """Lower this thread's CPU priority (Linux: a thread is a task of its own for setpriority)."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), AUTH_NICENESS)
+
+
+_auth_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sftpd-auth", initializer=_yield_to_transfers)
 
 
 def _with_connections(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

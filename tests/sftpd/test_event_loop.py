@@ -5,10 +5,12 @@ credentials, which would spare all but the first)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from typing import Any
 
 from jobs import services
+from sftpd import bridge
 from sftpd.vfs import PortalSFTPServer
 from tests.conftest import PASSWORD
 from tests.helpers import connect
@@ -85,3 +87,12 @@ def test_a_transfer_keeps_flowing_while_twenty_connections_log_in_with_passwords
             during_hashes += 1
     assert during_hashes >= LOGINS, f"only {during_hashes} writes were handled while passwords were hashed"
     assert written > 0
+
+
+def test_password_checks_run_at_a_lower_cpu_priority_than_the_transfers() -> None:
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    base = priority()
+    assert asyncio.run(bridge.run_auth(priority)) == min(19, base + bridge.AUTH_NICENESS)
+    assert asyncio.run(bridge.run(priority)) == base  # file work keeps the process's priority
