@@ -71,8 +71,8 @@ def _sftp_put(server: Server, files: list[Path], sub: str, scratch: Path) -> tup
     if result.returncode != 0:
         errors = [line for line in result.stderr.splitlines() if not line.startswith("debug")]
         raise RuntimeError(f"{server.name}: sftp failed: {' '.join(errors)[-300:]}{server.log_tail()}")
-    found = _KEX.search(result.stderr)
-    return elapsed, f"{found.group(1)} + {found.group(2)}" if found else "?"
+    found = _KEX.findall(result.stderr)  # the last key exchange: the portal re-keys onto AES-GCM
+    return elapsed, f"{found[-1][0]} + {found[-1][1]}" if found else "?"
 
 
 def _connect_options(server: Server, username: str | None = None, password: str | None = None) -> dict[str, object]:
