@@ -35,7 +35,9 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The references (sshd, vsftpd, libvips) are Debian packages; sshd's and vsftpd's password logins need root.
 bench: $(VENV)/.dev
+	bash .ci/apt bench
 	$(BIN)/python -m bench $(if $(QUICK),--quick) $(BENCH_ARGS)
 
 clean:
