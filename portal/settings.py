@@ -206,14 +206,13 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
-        # kombu's filesystem transport has no way to be woken: a consumer that found nothing (or
-        # may take nothing more: prefetch 1 with every pool process busy) sleeps this long before
-        # it looks again. kombu's 1 s made a worker wait up to a second between two tasks of a
-        # backlog (2 photos/s at 2 processes, CPU idle). A look is one listdir of the queue folder
-        # per queue; at 0.05 s an idle worker costs well under 1 % of a core (bench.intake).
+        # kombu's filesystem transport cannot be woken: an idle worker looks at the queue folder
+        # (one listdir per queue) this often, so a new upload waits up to this long before it is
+        # taken (kombu's default: 1 s). At 0.05 s an idle worker costs under 1 % of a core
+        # (bench.intake). A busy worker does not wait for it (FilesystemTransport).
         "polling_interval": envfloat("CELERY_FILESYSTEM_POLLING_INTERVAL", 0.05),
     }
-    # The same transport, handing control back to a busy worker after one poll (its docstring).
+    # kombu's transport, but handing a busy worker's loop back at once (its docstring).
     CELERY_BROKER_TRANSPORT = "portal.celery:FilesystemTransport"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
