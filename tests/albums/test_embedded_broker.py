@@ -10,12 +10,13 @@ from __future__ import annotations
 import queue
 import threading
 from pathlib import Path
+from typing import cast
 
 import pytest
 from kombu import Connection
 
 import portal.celery
-from portal.celery import FilesystemTransport
+from portal.celery import FilesystemChannel, FilesystemTransport
 
 
 def _connection(folder: Path) -> Connection:
@@ -32,6 +33,10 @@ def _connection(folder: Path) -> Connection:
     )
 
 
+def _channel(conn: Connection) -> FilesystemChannel:
+    return cast(FilesystemChannel, conn.channel())
+
+
 def test_a_message_being_written_is_invisible_until_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writing, polled = threading.Event(), threading.Event()
     real = portal.celery.str_to_bytes
@@ -43,10 +48,10 @@ def test_a_message_being_written_is_invisible_until_whole(tmp_path: Path, monkey
 
     monkeypatch.setattr(portal.celery, "str_to_bytes", slow_encode)
     with _connection(tmp_path) as producer_conn, _connection(tmp_path) as consumer_conn:
-        producer = threading.Thread(target=lambda: producer_conn.channel()._put("celery", {"task": "a"}))
+        producer = threading.Thread(target=lambda: _channel(producer_conn)._put("celery", {"task": "a"}))
         producer.start()
         assert writing.wait(10)
-        consumer = consumer_conn.channel()
+        consumer = _channel(consumer_conn)
         with pytest.raises(queue.Empty):
             consumer._get("celery")  # kombu's channel would hand over an empty file here
         polled.set()
@@ -63,7 +68,7 @@ def test_many_messages_put_while_a_consumer_polls_arrive_whole_and_in_order(tmp_
 
     def consume() -> None:
         with _connection(tmp_path) as conn:
-            channel = conn.channel()
+            channel = _channel(conn)
             while not done.is_set() or len(got) < len(sent):
                 try:
                     got.append(channel._get("celery"))
@@ -77,7 +82,7 @@ def test_many_messages_put_while_a_consumer_polls_arrive_whole_and_in_order(tmp_
     consumer = threading.Thread(target=consume)
     consumer.start()
     with _connection(tmp_path) as conn:
-        channel = conn.channel()
+        channel = _channel(conn)
         for message in sent:
             channel._put("celery", message)
     done.set()
