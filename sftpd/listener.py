@@ -141,7 +141,7 @@ async def start(host: str | None = None, port: int | None = None, sock: socket.s
         window=settings.SFTPD_WINDOW,
         max_pktsize=settings.SFTPD_MAX_PACKET,
     )
-    logger.info("SFTP server listening on %s:%s (process %s)", host, acceptor.get_port(), os.getpid())
+    logger.info("accepting SFTP connections on %s:%s (process %s)", host, acceptor.get_port(), os.getpid())
     return PortalAcceptor(acceptor, guard, counter)
 
 
