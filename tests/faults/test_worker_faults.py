@@ -25,6 +25,7 @@ from albums import intake
 from albums.models import Album, Photo, Upload
 from albums.tasks import process_upload
 from jobs.models import FTPUser, PhotoJob
+from portal.celery import app as celery_app
 from tests.conftest import PASSWORD
 from tests.faults.support import (
     GATED_STORAGE,
@@ -148,6 +149,9 @@ def test_the_same_task_delivered_twice_at_once_makes_one_photo(
     album: Album, ftp_user: FTPUser, gate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (gate / "hold").touch()
+    # Messages earlier tests left in this session's queue would take both pool processes and be
+    # held at the gate before the two deliveries below arrive.
+    celery_app.control.purge()
     with worker(pool="prefork", concurrency=2, STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate):
         with monkeypatch.context() as m:  # queue it ourselves, twice, under one task id
             m.setattr(intake, "upload_queue", lambda upload_id: False)
