@@ -108,6 +108,7 @@ class Upload(models.Model):
     album = models.ForeignKey(Album, null=True, on_delete=models.SET_NULL, related_name="uploads")
     album_name = models.CharField(max_length=255)  # kept when the album is gone
     ftp_user = models.ForeignKey(FTPUser, null=True, blank=True, on_delete=models.SET_NULL)
+    ftp_username = models.CharField(max_length=64, blank=True)  # kept when the FTP user is deleted
     door = models.CharField(max_length=8, choices=Door.choices, default=Door.SFTP)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     # The path the client used, as it sent it (normalised); for a device, below its album.
@@ -131,6 +132,8 @@ class Upload(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     # When housekeeping removed the bytes of an upload nothing needs any more (the row stays).
     purged_at = models.DateTimeField(null=True, blank=True)
+    # A rejection the photographer acknowledged by deleting the album's REJECTED.txt (DESIGN §12).
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -138,6 +138,7 @@ def file_finished(*, where: FilePath, received: ReceivedFile, replaces: bool = T
             album=album,
             album_name=album.name,
             ftp_user=received.ftp_user,
+            ftp_username=received.ftp_user.username if received.ftp_user else "",
             door=received.door,
             client_address=received.client_address,
             source_path=received.source_path,

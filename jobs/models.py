@@ -15,6 +15,14 @@ FTP_USERNAME_REGEX = r"^[a-z0-9._-]{3,64}$"
 JOB_INTERNAL_NAME_REGEX = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
+def default_time_zone() -> str:
+    return str(getattr(settings, "ACCOUNT_DEFAULT_TIME_ZONE", "Europe/Berlin"))
+
+
+def default_language() -> str:
+    return str(getattr(settings, "ACCOUNT_DEFAULT_LANGUAGE", "en"))
+
+
 class Account(models.Model):
     """A studio. Everything below is scoped to one account."""
 
@@ -22,6 +30,10 @@ class Account(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="accounts", blank=True
     )
+    # Every page and the ``uploads`` command show times in this zone; the doors' sentences (refusals,
+    # banners, REJECTED.txt) are in this language, as photographers have no browser to ask.
+    time_zone = models.CharField(max_length=64, default=default_time_zone)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=default_language)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -70,6 +82,9 @@ class FTPUser(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PERSON)
     # Plain FTP sends the password readable: only for a camera that speaks nothing else, by choice.
     allow_plain_ftp = models.BooleanField(default=False)
+    # The login banner and REJECTED.txt (DESIGN §12): on for photographers, off for devices unless
+    # their owner turns it on (a camera would upload REJECTED.txt's listing back, or choke on it).
+    rejection_notices = models.BooleanField(default=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
     last_login_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -120,7 +120,13 @@ def ftp_user_create(
     hashed = _password_hash(password) if password is not None else ""
     try:
         with transaction.atomic():
-            return FTPUser.objects.create(account=account, username=username, password=hashed, kind=kind)
+            return FTPUser.objects.create(
+                account=account,
+                username=username,
+                password=hashed,
+                kind=kind,
+                rejection_notices=kind != FTPUser.Kind.DEVICE,
+            )
     except IntegrityError:
         raise Conflict(f"The FTP user name {username!r} is taken.") from None
 

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "ftpd",
     "devices",
     "subjects",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -173,7 +174,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The studio-facing languages (DESIGN §6): the browser's choice through LocaleMiddleware, else English.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+ACCOUNT_DEFAULT_LANGUAGE = env("ACCOUNT_DEFAULT_LANGUAGE", "en")
+ACCOUNT_DEFAULT_TIME_ZONE = env("ACCOUNT_DEFAULT_TIME_ZONE", "Europe/Berlin")
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,67 @@
+"""Who is acting right now: a context variable the adapters set and ``event_record`` reads.
+
+The web middleware sets the logged-in staff user and the request's address, a door the FTP user and
+the client's address, a management command the operator; a Celery task runs as the system. asyncio
+tasks inherit the variable; a thread pool does not, so a door wraps the work it hands to a thread
+in ``acting(...)`` itself.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from jobs.models import FTPUser
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str  # "staff" | "ftp_user" | "system"
+    name: str
+    user_id: int | None = None
+    ftp_user_id: int | None = None
+    address: str | None = None
+
+
+SYSTEM = Actor(kind="system", name="system")
+
+_current: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
+
+
+def current() -> Actor:
+    return _current.get()
+
+
+@contextmanager
+def acting(actor: Actor) -> Iterator[Actor]:
+    token = _current.set(actor)
+    try:
+        yield actor
+    finally:
+        _current.reset(token)
+
+
+def staff(user: AbstractBaseUser | AnonymousUser, address: str | None = None) -> Actor:
+    if not getattr(user, "is_authenticated", False):
+        return Actor(kind="system", name="anonymous", address=address)
+    return Actor(kind="staff", name=user.get_username(), user_id=user.pk, address=address)
+
+
+def ftp_user(user: FTPUser, address: str | None = None) -> Actor:
+    return Actor(kind="ftp_user", name=user.username, ftp_user_id=user.pk, address=address)
+
+
+def operator() -> Actor:
+    """A management command: the system, named after the operating-system user who ran it."""
+    try:
+        who = getpass.getuser()
+    except Exception:  # no user name in this environment (a container without one)
+        who = "unknown"
+    return Actor(kind="system", name=f"manage.py ({who})")
