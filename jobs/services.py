@@ -144,6 +144,13 @@ def ftp_user_set_plain_ftp(*, ftp_user: FTPUser, allowed: bool) -> FTPUser:
     return ftp_user
 
 
+def ftp_user_set_rejection_notices(*, ftp_user: FTPUser, enabled: bool) -> FTPUser:
+    """Show this FTP user its rejections (login banner, REJECTED.txt; DESIGN §12). Devices start with it off."""
+    ftp_user.rejection_notices = enabled
+    ftp_user.save(update_fields=["rejection_notices"])
+    return ftp_user
+
+
 def ftp_user_set_active(*, ftp_user: FTPUser, is_active: bool) -> FTPUser:
     ftp_user.is_active = is_active
     ftp_user.save(update_fields=["is_active"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -78,3 +80,28 @@ def open_page(browser: WebDriver, url: str, ready_id: str) -> None:
     WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(
         lambda b: b.execute_script("return document.readyState") == "complete" and b.find_element(By.ID, ready_id)
     )
+
+
+# Where browser tests save their screenshots: CI keeps this folder as an artifact.
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
+WIDTHS = {"desktop": (1400, 1000), "phone": (390, 844)}
+
+
+def screenshot(browser: WebDriver, name: str) -> Path:
+    """Save the whole page as ``SCREENSHOT_DIR/name.png`` and return the path."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    browser.save_screenshot(str(path))
+    return path
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def width(request: pytest.FixtureRequest, browser: WebDriver) -> str:
+    """Run a browser test at desktop and at phone width; the value names the width for screenshots."""
+    browser.set_window_size(*WIDTHS[request.param])
+    return str(request.param)
+
+
+def no_horizontal_scroll(browser: WebDriver) -> bool:
+    """The page fits the window's width (nothing cut off or scrolled sideways on a phone)."""
+    return bool(browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"))
