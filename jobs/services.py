@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import asyncssh
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group, Permission, User
@@ -27,6 +27,9 @@ from jobs.models import (
     SSHKey,
 )
 from jobs.passwords import verified_credentials
+
+if TYPE_CHECKING:
+    import asyncssh
 
 # RSA below 2048 bits is breakable; DSA is gone from OpenSSH. Everything else asyncssh parses is fine.
 ACCEPTED_KEY_TYPES = {
@@ -209,6 +212,8 @@ def ftp_user_record_login(*, ftp_user: FTPUser, address: str | None, key: SSHKey
 
 def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
     """Add an OpenSSH public key line (``ssh-ed25519 AAAA... comment``) to an FTP user."""
+    import asyncssh  # here, not at the top: it costs every Celery worker process ~30 MiB
+
     line = public_key.strip()
     try:
         key = asyncssh.import_public_key(line)
