@@ -29,16 +29,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from jobs import services
+from jobs import selectors, services
 from jobs.exceptions import PortalError
 from jobs.models import Account, FTPUser, Membership, PhotoJob, SSHKey
 
 
 def member_accounts(request: HttpRequest) -> QuerySet[Account]:
     """The accounts the logged-in user is a member of (owner or staff)."""
-    if not request.user.is_authenticated:
-        return Account.objects.none()
-    return Account.objects.filter(memberships__user=request.user)
+    return selectors.staffed_accounts(request.user)
 
 
 def related_choices(admin_site: admin.AdminSite, request: HttpRequest, model: type[models.Model]) -> QuerySet[Any]:
