@@ -14,7 +14,8 @@ its wire format. What a change means for the album is recorded through ``albums.
   (mkdir makes one, rename renames it, rmdir removes an empty one) and no files; an album holds
   files and the folders ``individuals`` and ``group`` only;
 - a device (DESIGN §9) sees its album as ``/`` and may make folders at any depth (making one that
-  exists succeeds; rmdir removes an empty one); its files keep their photos (``tree.files``).
+  exists succeeds; rmdir removes an empty one); its files keep their photos (``tree.files``);
+- an album folder may hold the server's read-only ``REJECTED.txt`` (DESIGN §12, ``tree.notices``).
 
 Folders and files are rows in the database (``tree.files``); bytes are in storage, except those still
 being written (``tree.staging``). Every method is synchronous and may touch the database, storage
@@ -27,10 +28,12 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from albums import services as album_services
 from devices.models import DeviceFolder
 from jobs.exceptions import Conflict, Forbidden, IsAFolder, NotAFolder, NotEmpty, NotFound
-from tree import files, refusals
+from tree import files, notices, refusals
 from tree.models import TreeFile
 from tree.names import join, section_folder, segments
 from tree.principal import Client
@@ -59,6 +62,10 @@ def _file(row: TreeFile, *, device: bool = False) -> Entry:
     """A file's entry: a device sees the names it gave, everybody else the album's names."""
     name = row.shown_name if device else row.name
     return Entry(name=name, is_folder=False, size=row.size, mtime=row.mtime, atime=row.mtime)
+
+
+def _notice(notice: notices.Notice) -> Entry:
+    return Entry(name=notices.NAME, is_folder=False, size=notice.size, mtime=notice.mtime, atime=notice.mtime)
 
 
 class Tree:
@@ -94,7 +101,24 @@ class Tree:
         if node.kind == Kind.ALBUM:
             when = node.album.created_at.timestamp()
             entries = [_folder("individuals", when), _folder("group", when)]
-        return entries + [_file(row) for row in files.listing(node.album, node.folder)]
+        entries += [_file(row) for row in files.listing(node.album, node.folder)]
+        return self._with_notice(node, entries) if node.kind == Kind.ALBUM else entries
+
+    def _with_notice(self, node: Node, entries: list[Entry]) -> list[Entry]:
+        """An album folder's entries with the server's ``REJECTED.txt`` for this client, when it has one."""
+        if not notices.shown_to(self.client):
+            return entries
+        assert node.album is not None
+        entries = [e for e in entries if e.is_folder or e.name != notices.NAME]
+        notice = notices.notice(self.client, node.album)
+        return [*entries, _notice(notice)] if notice is not None else entries
+
+    def _the_notice(self, node: Node) -> notices.Notice:
+        assert node.album is not None
+        notice = notices.notice(self.client, node.album)
+        if notice is None:
+            raise NotFound(refusals.no_file(notices.NAME))
+        return notice
 
     def _device_listing(self, node: Node) -> list[Entry]:
         assert node.album is not None and node.device is not None
@@ -107,11 +131,14 @@ class Tree:
             if "/" not in row.path[len(prefix) :]
         ]
         rows = files.listing(node.album, node.folder, node.device_dir)
-        return folders + [_file(row, device=True) for row in rows]
+        entries = folders + [_file(row, device=True) for row in rows]
+        return self._with_notice(node, entries) if node.device_dir == "/" else entries
 
     def stat(self, path: str) -> Entry:
         node = self.resolve(path)
         name = path.rstrip("/").rpartition("/")[2] or "/"
+        if notices.is_notice(self.client, node):
+            return _notice(self._the_notice(node))
         if node.kind == Kind.FILE:
             return _file(self._listed(node), device=node.device is not None)
         when = time.time()
@@ -162,7 +189,7 @@ class Tree:
         if node.kind == Kind.SECTION:
             raise Forbidden(refusals.SECTION_FOLDERS_FIXED)
         if node.kind == Kind.FILE:
-            if files.get(node.where) is not None:
+            if notices.is_notice(self.client, node) or files.get(node.where) is not None:
                 raise NotAFolder(refusals.not_a_folder(repr(node.name)))
             raise NotFound(refusals.NO_SUBFOLDERS)
         raise Forbidden(refusals.JOB_FOLDERS_FIXED)
@@ -206,8 +233,13 @@ class Tree:
     def remove(self, path: str) -> None:
         node = self.resolve(path, navigate=False)
         if node.kind in (Kind.ALBUM, Kind.DEVICE_FOLDER) and node.path != "/":
-            raise IsAFolder(f"{node.path} is a folder; remove it as a folder.")
+            raise IsAFolder(gettext("{path} is a folder; remove it as a folder.").format(path=node.path))
         self._fixed(node)
+        if notices.is_notice(self.client, node):
+            assert node.album is not None
+            self._the_notice(node)  # deleting what is not there is "no such file"
+            notices.acknowledge(self.client, node.album)
+            return
         files.removed(self.client, self._listed(node))
 
     def rename(self, oldpath: str, newpath: str) -> None:
@@ -216,7 +248,11 @@ class Tree:
         if old.kind == Kind.ALBUM:
             self._rename_album(old, newpath)
             return
+        if notices.is_notice(self.client, old):
+            self._the_notice(old)
+            raise Forbidden(notices.READ_ONLY)
         new = file_target(self.client, newpath)
+        notices.refuse_write(self.client, new)
         row = self._listed(old)
         if new.where == old.where:
             return
@@ -228,6 +264,9 @@ class Tree:
     def set_times(self, path: str, *, atime: float | None = None, mtime: float | None = None) -> None:
         """Keep a file's times (clients set the camera's time after an upload); folders ignore it."""
         node = self.resolve(path)
+        if notices.is_notice(self.client, node):
+            self._the_notice(node)  # it must be there; its time is the server's
+            return
         if node.kind == Kind.FILE and mtime is not None and not files.set_mtime(node.where, mtime):
             raise NotFound(refusals.no_file(node.name))
 
@@ -235,6 +274,8 @@ class Tree:
         node = self.resolve(path)
         if node.kind != Kind.FILE:
             raise IsAFolder(refusals.is_a_folder(node.path))
+        if notices.is_notice(self.client, node):
+            return notices.NoticeFile(node, self._the_notice(node))
         try:
             return ReadFile(node, self._listed(node))
         except FileNotFoundError:  # removed from storage meanwhile (housekeeping)
@@ -245,6 +286,7 @@ class Tree:
     ) -> StagedUpload:
         """Start writing a file: a new one, a replacement (``truncate``) or a resume of the current bytes."""
         node = file_target(self.client, path)
+        notices.refuse_write(self.client, node)
         existing = files.get(node.where)
         if existing is not None and exclusive:
             raise Conflict(refusals.file_exists(node.name))
