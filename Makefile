@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-faults lint format bench clean
+.PHONY: run test test-faults lint format messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The German catalogue: collect the marked strings into locale/de/LC_MESSAGES/django.po, then compile
+# django.mo. Both are committed, so running the portal never needs gettext; this target does (.ci/apt dev).
+messages: $(VENV)/.dev
+	bash .ci/apt dev
+	$(BIN)/python manage.py makemessages --locale de --no-obsolete --ignore var --ignore tests --ignore bench --ignore docker
+	$(BIN)/python manage.py compilemessages --locale de --ignore .venv --ignore var
 
 # The references (sshd, vsftpd, libvips) are Debian packages; sshd's and vsftpd's password logins need root.
 bench: $(VENV)/.dev

@@ -31,6 +31,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.handlers import TLS_FTPHandler
 from pyftpdlib.handlers.ftp.producers import BufferedIteratorProducer
@@ -41,24 +43,25 @@ from ftpd.replies import reply, syntax_error
 from ftpd.transfers import ABORTED, BROKEN, DownloadFile, LateActiveDTP, SecureDTP, UploadFile
 from jobs.exceptions import Conflict, NotAFolder, PortalError
 from tree import principal as principals
+from tree import refusals
 from tree.guard import ConnectionCounter, LoginGuard
 from tree.operations import Entry, Tree
 from tree.principal import Client, Principal
 
 logger = logging.getLogger("ftpd.session")
 
-PLAIN_REFUSED = (
+PLAIN_REFUSED = gettext_lazy(
     "This FTP user must connect with FTPS (FTP over TLS) or SFTP: plain FTP would send the password readable."
 )
-LOGIN_UNAVAILABLE = "The server cannot check logins right now. Please try again in a few minutes."
+LOGIN_UNAVAILABLE = gettext_lazy("The server cannot check logins right now. Please try again in a few minutes.")
 DATA_COMMANDS = {"LIST", "NLST", "MLSD", "RETR", "STOR", "APPE", "STOU"}
 # Not counted towards the flood limit once logged in: a transfer waits for its data connection, so it limits
 # itself, and TYPE comes with every file of many clients. A camera sending a file per PASV + STOR
 # must never be cut off however fast it is (measured with lftp: 500 x 2 MiB in one session).
 UNCOUNTED = DATA_COMMANDS | {"TYPE"}
 flood_clock = time.monotonic  # the flood limit's clock (tests hold it still to count a burst exactly)
-NO_DATA_CONNECTION = "425 Open a data connection first: PASV or EPSV (or PORT to your own address)."
-PROTECT_DATA = "522 Protect the data connection too: send PROT P (the control connection is encrypted)."
+NO_DATA_CONNECTION = gettext_lazy("425 Open a data connection first: PASV or EPSV (or PORT to your own address).")
+PROTECT_DATA = gettext_lazy("522 Protect the data connection too: send PROT P (the control connection is encrypted).")
 
 
 class VirtualFS:
@@ -109,7 +112,7 @@ class VirtualFS:
                 return UploadFile(self.tree.open_write(name, exclusive=True), name)
             except Conflict:
                 continue
-        raise Conflict("No unique file name was found; try again.")
+        raise Conflict(gettext("No unique file name was found; try again."))
 
     def remove(self, path: str) -> None:
         self.tree.remove(path)
@@ -134,10 +137,10 @@ class PortalAuthorizer:
         return "elradfmwMT"
 
     def get_msg_login(self, username: str) -> str:
-        return "Logged in. Open a job folder, then an album folder, and upload."
+        return gettext("Logged in. Open a job folder, then an album folder, and upload.")
 
     def get_msg_quit(self, username: str) -> str:
-        return "Goodbye."
+        return gettext("Goodbye.")
 
     def impersonate_user(self, username: str, password: str) -> None:
         pass
@@ -201,7 +204,9 @@ class PortalFTPHandler(TLS_FTPHandler):
             return
         self._greeted = True
         if not self.counter.open_unauthenticated(self.remote_ip):
-            self.respond("421 Too many connections from your address are logging in at once; try again in a moment.")
+            self.respond(
+                gettext("421 Too many connections from your address are logging in at once; try again in a moment.")
+            )
             self.close_when_done()
             return
         self._counted_unauthenticated = True
@@ -232,7 +237,11 @@ class PortalFTPHandler(TLS_FTPHandler):
         if self._ssl_accepting:  # no reply can reach a client that never finished the TLS handshake
             self.close()
             return
-        self.respond(f"421 Disconnected after {settings.FTPD_IDLE_TIMEOUT} seconds without activity.")
+        self.respond(
+            gettext("421 Disconnected after {seconds} seconds without activity.").format(
+                seconds=settings.FTPD_IDLE_TIMEOUT
+            )
+        )
         self.close_when_done()
 
     def _login_timed_out(self) -> None:
@@ -241,7 +250,7 @@ class PortalFTPHandler(TLS_FTPHandler):
         if self._ssl_accepting:  # as in handle_timeout
             self.close()
             return
-        self.respond("421 Not logged in in time; disconnecting.")
+        self.respond(gettext("421 Not logged in in time; disconnecting."))
         self.close_when_done()
 
     # --- login ------------------------------------------------------------------------------
@@ -257,7 +266,7 @@ class PortalFTPHandler(TLS_FTPHandler):
 
     def ftp_USER(self, line: str) -> None:
         if line.lower() in ("anonymous", "ftp"):
-            self.respond("530 Anonymous logins are not allowed; log in with your FTP user.")
+            self.respond(gettext("530 Anonymous logins are not allowed; log in with your FTP user."))
             return
         super().ftp_USER(line)
 
@@ -271,18 +280,20 @@ class PortalFTPHandler(TLS_FTPHandler):
             found = principals.authenticate_password(username, password)
         except Exception:
             logger.exception("login check failed user=%s address=%s", username, address)
-            raise AuthenticationFailed(LOGIN_UNAVAILABLE) from None
+            raise AuthenticationFailed(str(LOGIN_UNAVAILABLE)) from None
         if found is None:
             self.guard.failed(address, username)
             logger.info("login failed user=%s address=%s door=%s", username, address, self._door())
-            raise AuthenticationFailed("Login incorrect.")
+            raise AuthenticationFailed(gettext("Login incorrect."))
         if not self.secure and not found.ftp_user.allow_plain_ftp:
-            raise AuthenticationFailed(PLAIN_REFUSED)
+            raise AuthenticationFailed(str(PLAIN_REFUSED))
         token = self.counter.open_session(found.ftp_user.pk)
         if token is None:
             limit = settings.LOGIN_MAX_SESSIONS_PER_USER
             raise AuthenticationFailed(
-                f"{found.username} already has {limit} connections open, the most allowed at once. Close one."
+                gettext("{user} already has {limit} connections open, the most allowed at once. Close one.").format(
+                    user=found.username, limit=limit
+                )
             )
         self._session_token, self._session_user = token, found.ftp_user.pk
         self._begin(found)
@@ -296,6 +307,10 @@ class PortalFTPHandler(TLS_FTPHandler):
         if self._counted_unauthenticated:
             self.counter.close_unauthenticated(self.remote_ip)
             self._counted_unauthenticated = False
+        # From here on this session speaks the account's language (before login: LANGUAGE_CODE). The
+        # thread is this session's alone (pyftpdlib's ThreadedFTPServer), so its replies, the tree's
+        # sentences and the transfers' answers all follow.
+        translation.activate(refusals.language_of(found.ftp_user))
         if self._login_deadline is not None and not self._login_deadline.cancelled:
             self._login_deadline.cancel()
         self.guard.succeeded(self.remote_ip, found.username)
@@ -313,7 +328,9 @@ class PortalFTPHandler(TLS_FTPHandler):
             if not self._closed:
                 self.attempted_logins += 1
                 if self.attempted_logins >= self.max_login_attempts:
-                    self.respond(f"530 {message} Too many failed attempts on this connection; disconnecting.")
+                    self.respond(
+                        "530 " + message + " " + gettext("Too many failed attempts on this connection; disconnecting.")
+                    )
                     self.close_when_done()
                 else:
                     self.respond(f"530 {message}")
@@ -333,18 +350,18 @@ class PortalFTPHandler(TLS_FTPHandler):
         if self._closing or self._closed:
             return  # cut off or leaving: the rest of what it sent is not answered
         if not (self.authenticated and cmd in UNCOUNTED) and self._flooding():
-            self.respond("421 Too many commands at once; disconnecting.")
+            self.respond(gettext("421 Too many commands at once; disconnecting."))
             self.close_when_done()
             return
         super().pre_process_command(line, cmd, arg)
 
     def process_command(self, cmd: str, *args: Any, **kwargs: Any) -> None:
         if self.authenticated and self.secure and not self._prot and cmd in DATA_COMMANDS:
-            self.respond(PROTECT_DATA)
+            self.respond(str(PROTECT_DATA))
             return
         if self.authenticated and cmd in DATA_COMMANDS and not self._data_connection_ahead():
             # pyftpdlib would answer 150 and wait for a data connection nobody is going to open.
-            self.respond(NO_DATA_CONNECTION)
+            self.respond(str(NO_DATA_CONNECTION))
             return
         close_old_connections()
         try:
@@ -356,24 +373,24 @@ class PortalFTPHandler(TLS_FTPHandler):
             self.log_cmd(cmd, args[0] if args else "", int(reply(exc)[:3]), exc.message)
         except Exception:
             logger.exception("unexpected error in %s user=%s", cmd, self.username)
-            self.respond("451 The server had a problem with this request. Please try again.")
+            self.respond(gettext("451 The server had a problem with this request. Please try again."))
 
     # --- active mode: answer PORT/EPRT at once, connect when the transfer starts ----------------
 
     def _make_eport(self, ip: str, port: int) -> None:
         remote = self.remote_ip[7:] if self.remote_ip.startswith("::ffff:") else self.remote_ip
         if ip != remote:  # RFC 2577: no FTP bounce
-            self.respond(f"501 Data connections go only to your own address, not {ip}.")
+            self.respond(gettext("501 Data connections go only to your own address, not {ip}.").format(ip=ip))
             return
         if port < 1024:
-            self.respond(f"501 PORT to the privileged port {port} refused.")
+            self.respond(gettext("501 PORT to the privileged port {port} refused.").format(port=port))
             return
         self._shutdown_connecting_dtp()
         if self.data_channel is not None:
             self.data_channel.close()
             self.data_channel = None
         self._active_target = (ip, port)
-        self.respond("200 PORT command successful; the server connects when the transfer starts.")
+        self.respond(gettext("200 PORT command successful; the server connects when the transfer starts."))
 
     def _make_epasv(self, extmode: bool = False) -> None:
         self._active_target = None
@@ -398,11 +415,11 @@ class PortalFTPHandler(TLS_FTPHandler):
         self._in_dtp_queue = self._out_dtp_queue = None
         if upload is not None:
             upload[0].close()  # nothing received: no upload (a temporary name keeps what it had)
-            self.respond(ABORTED)
+            self.respond(str(ABORTED))
         elif download is not None:
             if download[2] is not None:
                 download[2].close()
-            self.respond(BROKEN)
+            self.respond(str(BROKEN))
 
     def _data_connection_ahead(self) -> bool:
         """A data connection is open, or one is on its way (PASV/EPSV listening, PORT/EPRT accepted)."""
@@ -421,9 +438,9 @@ class PortalFTPHandler(TLS_FTPHandler):
     def ftp_CWD(self, path: str) -> str | None:
         target = Tree.realpath(path)
         if not self.tree.stat(target).is_folder:
-            raise NotAFolder(f"{target} is a file, not a folder.")
+            raise NotAFolder(refusals.not_a_folder(target))
         self.fs.cwd = target
-        self.respond(f'250 "{target}" is the current directory.')
+        self.respond(gettext('250 "{path}" is the current directory.').format(path=target))
         return path
 
     def _entries(self, path: str) -> list[Entry]:
@@ -447,7 +464,7 @@ class PortalFTPHandler(TLS_FTPHandler):
         try:
             entries = self.tree.listing(path)
         except NotAFolder:
-            self.respond("501 MLSD lists folders; use MLST for a file.")
+            self.respond(gettext("501 MLSD lists folders; use MLST for a file."))
             return None
         producer = BufferedIteratorProducer(listing.mlsx_lines(entries, self._current_facts, self.encoding))
         self.push_dtp_data(producer, isproducer=True, cmd="MLSD")
@@ -458,7 +475,7 @@ class PortalFTPHandler(TLS_FTPHandler):
         shown = Tree.realpath(path)
         self.push(f'250-Listing "{shown}":\r\n')
         self.push(f" {listing.mlsx_facts(entry, self._current_facts)} {shown}\r\n")
-        self.respond("250 End MLST.")
+        self.respond(gettext("250 End MLST."))
         return path
 
     def ftp_STAT(self, path: str) -> str | None:
@@ -467,13 +484,13 @@ class PortalFTPHandler(TLS_FTPHandler):
         self.push(f"213-Status of {path}:\r\n")
         for line in listing.unix_lines(self._entries(path), self.encoding):
             self.push(line.decode(self.encoding, self.unicode_errors))
-        self.respond("213 End of status.")
+        self.respond(gettext("213 End of status."))
         return path
 
     def _file(self, path: str) -> Entry:
         entry = self.tree.stat(path)
         if entry.is_folder:
-            raise NotAFolder(f"{Tree.realpath(path)} is a folder, not a file.")
+            raise NotAFolder(gettext("{path} is a folder, not a file.").format(path=Tree.realpath(path)))
         return entry
 
     def ftp_SIZE(self, path: str) -> None:
@@ -486,7 +503,7 @@ class PortalFTPHandler(TLS_FTPHandler):
         try:
             mtime = float(calendar.timegm(time.strptime(timeval[:14], "%Y%m%d%H%M%S")))
         except ValueError:
-            self.respond(syntax_error("MFMT needs a time as YYYYMMDDHHMMSS (UTC)."))
+            self.respond(syntax_error(gettext("MFMT needs a time as YYYYMMDDHHMMSS (UTC).")))
             return
         self._file(path)
         self.tree.set_times(path, mtime=mtime)
@@ -502,41 +519,41 @@ class PortalFTPHandler(TLS_FTPHandler):
             # Cameras and curl make each folder of their path from the top: one that exists is fine.
             if not self.tree.stat(path).is_folder:
                 raise
-            self.respond(f'257 "{shown}" already exists.')
+            self.respond(gettext('257 "{path}" already exists.').format(path=shown))
             return path
-        self.respond(f'257 "{shown}" folder created.')
+        self.respond(gettext('257 "{path}" folder created.').format(path=shown))
         return path
 
     def ftp_RMD(self, path: str) -> str:
         self.tree.rmdir(path)
-        self.respond("250 Folder removed.")
+        self.respond(gettext("250 Folder removed."))
         return path
 
     def ftp_DELE(self, path: str) -> str:
         self.tree.remove(path)
-        self.respond("250 File removed.")
+        self.respond(gettext("250 File removed."))
         return path
 
     def ftp_RNFR(self, path: str) -> None:
         self.tree.stat(path)  # it must exist
         self._rnfr = path
-        self.respond("350 Ready for the new name (RNTO).")
+        self.respond(gettext("350 Ready for the new name (RNTO)."))
 
     def ftp_RNTO(self, path: str) -> str | None:
         if not self._rnfr:
-            self.respond("503 Send RNFR first.")
+            self.respond(gettext("503 Send RNFR first."))
             return None
         source, self._rnfr = self._rnfr, None
         self.tree.rename(source, path)
-        self.respond("250 Renamed.")
+        self.respond(gettext("250 Renamed."))
         return path
 
     def ftp_SITE_CHMOD(self, path: str, mode: str) -> None:
         self.tree.stat(path)
-        self.respond("200 Permissions are kept by the server; nothing changed.")  # as SFTP setstat
+        self.respond(gettext("200 Permissions are kept by the server; nothing changed."))  # as SFTP setstat
 
     def ftp_ALLO(self, line: str) -> None:
-        self.respond("200 No storage allocation needed.")  # Dahua-style clients loop on 202
+        self.respond(gettext("200 No storage allocation needed."))  # Dahua-style clients loop on 202
 
     # --- the end ----------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ import socket
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from OpenSSL import SSL
 from pyftpdlib.exceptions import _RetryError
 from pyftpdlib.handlers import DTPHandler, TLS_DTPHandler
@@ -37,8 +39,8 @@ from tree.staging import ReadFile, StagedUpload
 
 logger = logging.getLogger("ftpd.transfers")
 
-ABORTED = "426 The connection broke before the file was complete; nothing was kept. Upload it again."
-BROKEN = "426 The data connection broke before the transfer started. Please try again."
+ABORTED = _("426 The connection broke before the file was complete; nothing was kept. Upload it again.")
+BROKEN = _("426 The data connection broke before the transfer started. Please try again.")
 
 
 class UploadFile:
@@ -155,12 +157,15 @@ class FinishingDTP(DTPHandler):
                 self._resp = (reply(exc), logger.warning)
             except Exception:
                 logger.exception("could not finish upload %s", upload.name)
-                self._resp = ("451 The server could not record this upload; please upload it again.", logger.error)
+                self._resp = (
+                    gettext("451 The server could not record this upload; please upload it again."),
+                    logger.error,
+                )
             self.transfer_finished = False
             return
         upload.close()
         if not self._resp or self._resp[0].startswith("226"):
-            self._resp = (ABORTED, logger.info)
+            self._resp = (str(ABORTED), logger.info)
         self.transfer_finished = False
 
 

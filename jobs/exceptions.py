@@ -7,9 +7,13 @@ The tree (DESIGN §3) uses the finer kinds below so each door can answer in its 
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
+
 
 class PortalError(Exception):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | Promise) -> None:
+        # A lazy sentence (tree.refusals) is made here, in the language active where it is raised.
+        message = str(message)
         super().__init__(message)
         self.message = message
 

@@ -7,6 +7,7 @@ Functions are keyword-only, named ``<entity>_<action>``, validate their input an
 from __future__ import annotations
 
 import re
+import zoneinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group, Permission, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from jobs.exceptions import Conflict, Invalid
 from jobs.models import (
@@ -47,15 +49,58 @@ def rsa_key_bits(key: asyncssh.SSHKey) -> int:
     return int(getattr(getattr(key, "pyca_key", None), "key_size", 0))
 
 
-def account_create(*, name: str) -> Account:
+def account_create(*, name: str, time_zone: str | None = None, language: str | None = None) -> Account:
     name = name.strip()
     if not name:
         raise Invalid("An account needs a name.")
+    time_zone = settings.ACCOUNT_DEFAULT_TIME_ZONE if time_zone is None else time_zone
+    language = settings.ACCOUNT_DEFAULT_LANGUAGE if language is None else language
+    _account_locale_check(time_zone=time_zone, language=language)
     try:
         with transaction.atomic():
-            return Account.objects.create(name=name)
+            return Account.objects.create(name=name, time_zone=time_zone, language=language)
     except IntegrityError:
         raise Conflict(f"An account named {name!r} already exists.") from None
+
+
+def valid_time_zone(name: str) -> bool:
+    """Is this an IANA time zone name (``Europe/Berlin``) this machine knows?"""
+    if not name or name != name.strip():
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _account_locale_check(*, time_zone: str, language: str) -> None:
+    if not valid_time_zone(time_zone):
+        raise Invalid(gettext("{zone!r} is not a time zone; use a name such as Europe/Berlin.").format(zone=time_zone))
+    if language not in dict(settings.LANGUAGES):
+        raise Invalid(
+            gettext("{language!r} is not a language of the portal; use one of {choices}.").format(
+                language=language, choices=", ".join(dict(settings.LANGUAGES))
+            )
+        )
+
+
+@transaction.atomic
+def account_set_locale(*, account: Account, time_zone: str, language: str) -> Account:
+    """Set the zone the account's pages and upload log show times in, and the language of its doors."""
+    _account_locale_check(time_zone=time_zone, language=language)
+    before = {"time_zone": account.time_zone, "language": account.language}
+    account.time_zone, account.language = time_zone, language
+    account.save(update_fields=["time_zone", "language"])
+    from audit.services import event_record  # not at the top: audit.services imports jobs.models
+
+    event_record(
+        action="account.locale_set",
+        account=account,
+        target=account,
+        detail={"before": before, "after": {"time_zone": time_zone, "language": language}},
+    )
+    return account
 
 
 # What studio staff may do in the admin; rows are further limited to their own accounts there.

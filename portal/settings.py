@@ -101,9 +101,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the one chosen with the switch (set_language's cookie), else the browser's.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times on every page in the studio's zone (portal.timezones says which studio's).
+    "portal.timezones.AccountTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -114,7 +118,8 @@ WSGI_APPLICATION = "portal.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Before the apps: portal/templates/admin/base_site.html adds the language switch to the admin frame.
+        "DIRS": [BASE_DIR / "portal" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -174,11 +179,25 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 
-LANGUAGE_CODE = "en"
-# The studio-facing languages (DESIGN §6): the browser's choice through LocaleMiddleware, else English.
+# --- languages and time ------------------------------------------------------------------------
+# The language before anyone says otherwise: of pages without a choice or browser preference, and of
+# the doors' sentences before login (the account is not known yet). After login a door speaks the
+# account's language (Account.language); pages speak the choice made with the language switch (a
+# cookie, set by django.views.i18n.set_language), else the browser's Accept-Language.
+LANGUAGE_CODE = env("LANGUAGE_CODE", "en")
+# The studio-facing languages (DESIGN §6).
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}")
+# One catalogue for the whole project (locale/de/LC_MESSAGES/django.po, compiled django.mo committed
+# so a machine without gettext still speaks German); `make messages` refreshes both.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # a choice made with the switch is kept a year
 ACCOUNT_DEFAULT_LANGUAGE = env("ACCOUNT_DEFAULT_LANGUAGE", "en")
+# New accounts' zone; each account's own zone is used on every page and in `manage.py uploads`.
 ACCOUNT_DEFAULT_TIME_ZONE = env("ACCOUNT_DEFAULT_TIME_ZONE", "Europe/Berlin")
+# The zone of what belongs to no account (logs, Celery's schedule); stored times are always UTC.
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

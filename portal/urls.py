@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from albums.views import photo_file
 
-admin.site.site_header = "Photo job portal"
-admin.site.site_title = "Photo job portal"
+admin.site.site_header = _("Photo job portal")
+admin.site.site_title = _("Photo job portal")
 admin.site.site_url = "/accounts/"  # "View site" leads studio owners to their FTP settings
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    # The language switch posts here (django.views.i18n.set_language); the choice is kept in a cookie.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("jobs.urls")),
     path("accounts/<int:account_id>/cameras/", include("devices.urls")),
     # Photo files are personal data: served by a view that checks the studio, never publicly.

@@ -14,6 +14,7 @@
 - Refusals of the tree (the portal's exceptions) become SFTP statuses with their sentence, here for
   every request. No exception text or traceback ever reaches a client: anything unexpected is
   logged here and the client gets a plain failure sentence.
+- Every request is answered in the language of the FTP user's account (``tree.refusals.speaking``).
 - Every request counts as activity for the idle timeout (``sftpd.server``).
 - The session ends with an exit status, as under sshd; OpenSSH's ``scp`` fails without one.
 """
@@ -44,6 +45,8 @@ from asyncssh.sftp import (
     SFTPServerHandler,
 )
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from jobs.exceptions import PortalError
 from sftpd.vfs import PortalSFTPServer, sftp_error
@@ -52,7 +55,7 @@ from tree.staging import StagedUpload
 
 logger = logging.getLogger("sftpd.protocol")
 
-INTERNAL_ERROR = "The server had a problem with this request. Please try again; tell the studio if it keeps failing."
+INTERNAL_ERROR = _("The server had a problem with this request. Please try again; tell the studio if it keeps failing.")
 
 
 async def _names(names: list[SFTPName]) -> AsyncIterator[SFTPName]:
@@ -76,7 +79,7 @@ def _guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
             raise SFTPFailure(refusals.disk_error(exc)) from None
         except Exception:
             logger.exception("unexpected error in %s", handler.__name__)
-            raise SFTPFailure(INTERNAL_ERROR) from None
+            raise SFTPFailure(str(INTERNAL_ERROR)) from None
 
     return run
 
@@ -95,6 +98,7 @@ class PortalSFTPHandler(SFTPServerHandler):
     def __init__(self, *args: Any, touch: Callable[[], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._touch = touch or (lambda: None)
+        self._language = refusals.language_of(self._server.client.ftp_user)
 
     async def _cleanup(self, exc: Exception | None) -> None:
         # Report an exit status as sshd does for its sftp-server: OpenSSH's scp (which speaks SFTP)
@@ -107,14 +111,20 @@ class PortalSFTPHandler(SFTPServerHandler):
     async def _process_packet(self, pkttype: int, pktid: int, packet: SSHPacket) -> None:
         self._touch()
         try:
-            await super()._process_packet(pkttype, pktid, packet)
+            # The sentences made for this request (the tree's, in its threads too) and its status.
+            with refusals.speaking(self._language):
+                await super()._process_packet(pkttype, pktid, packet)
         finally:
             self._touch()  # a long request (a big CLOSE) is activity until it ends
 
     def _check_handle_limit(self) -> None:
         limit = settings.SFTPD_MAX_HANDLES
         if len(self._file_handles) + len(self._dir_handles) >= limit:
-            raise SFTPFailure(f"Too many files and folders open at once (at most {limit}); close some first.")
+            raise SFTPFailure(
+                gettext("Too many files and folders open at once (at most {limit}); close some first.").format(
+                    limit=limit
+                )
+            )
 
     async def _process_open(self, packet: SSHPacket) -> bytes:
         self._check_handle_limit()

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 
 import asyncssh
 from asyncssh import SFTPAttrs, SFTPName
+from django.utils.translation import gettext_lazy as _
 
 from jobs.exceptions import (
     Conflict,
@@ -38,9 +39,9 @@ from tree.staging import FileInfo, ReadFile, StagedUpload
 
 DIR_MODE = stat.S_IFDIR | 0o755
 FILE_MODE = stat.S_IFREG | 0o644
-UNSUPPORTED_LINKS = "Links are not supported on this server."
-UNSUPPORTED_STATVFS = "Disk space queries are not supported on this server."
-READ_ONLY_HANDLE = "This file was opened for reading only."
+UNSUPPORTED_LINKS = _("Links are not supported on this server.")
+UNSUPPORTED_STATVFS = _("Disk space queries are not supported on this server.")
+READ_ONLY_HANDLE = _("This file was opened for reading only.")
 
 
 def sftp_error(exc: PortalError) -> asyncssh.SFTPError:
@@ -176,7 +177,7 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         CLOSE. A refusal (too large) is answered on the write that caused it.
         """
         if not isinstance(file_obj, StagedUpload):
-            raise asyncssh.SFTPPermissionDenied(READ_ONLY_HANDLE)
+            raise asyncssh.SFTPPermissionDenied(str(READ_ONLY_HANDLE))
         if file_obj.accept(offset, data):
             await self._written(file_obj)
             if file_obj.refusal is not None:
@@ -244,16 +245,16 @@ class PortalSFTPServer(asyncssh.SFTPServer):
     # --- not offered --------------------------------------------------------------------------
 
     async def readlink(self, path: bytes) -> bytes:
-        raise asyncssh.SFTPOpUnsupported(UNSUPPORTED_LINKS)
+        raise asyncssh.SFTPOpUnsupported(str(UNSUPPORTED_LINKS))
 
     async def symlink(self, oldpath: bytes, newpath: bytes) -> None:
-        raise asyncssh.SFTPOpUnsupported(UNSUPPORTED_LINKS)
+        raise asyncssh.SFTPOpUnsupported(str(UNSUPPORTED_LINKS))
 
     async def link(self, oldpath: bytes, newpath: bytes) -> None:
-        raise asyncssh.SFTPOpUnsupported(UNSUPPORTED_LINKS)
+        raise asyncssh.SFTPOpUnsupported(str(UNSUPPORTED_LINKS))
 
     async def statvfs(self, path: bytes) -> asyncssh.SFTPVFSAttrs:
-        raise asyncssh.SFTPOpUnsupported(UNSUPPORTED_STATVFS)
+        raise asyncssh.SFTPOpUnsupported(str(UNSUPPORTED_STATVFS))
 
     async def fstatvfs(self, file_obj: object) -> asyncssh.SFTPVFSAttrs:
-        raise asyncssh.SFTPOpUnsupported(UNSUPPORTED_STATVFS)
+        raise asyncssh.SFTPOpUnsupported(str(UNSUPPORTED_STATVFS))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from albums import services as album_services
 from albums import storage
@@ -23,12 +24,13 @@ from albums.models import Album, Upload
 from albums.services import FilePath, ReceivedFile
 from devices import services as device_services
 from jobs.exceptions import NotFound
+from tree import refusals
 from tree.models import TreeFile
 from tree.names import is_temporary_name
 from tree.principal import Client
 from tree.resolve import Node
 
-GONE = "The album folder was removed while this file was being uploaded."
+GONE = _("The album folder was removed while this file was being uploaded.")
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def renamed(client: Client, old: TreeFile, new: Node) -> Upload | None:
     with transaction.atomic():
         row = TreeFile.objects.select_for_update(of=("self",)).select_related("upload").filter(pk=old.pk).first()
         if row is None:
-            raise NotFound(f"There is no file named {old.shown_name!r}.")
+            raise NotFound(refusals.no_file(old.shown_name))
         stored = Stored(name=row.stored_name, size=row.size, sha256=row.sha256, mtime=row.mtime)
         upload = None
         if row.upload is None and not is_temporary(new) and _connection_test(client, new):

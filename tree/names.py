@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from jobs.exceptions import Invalid
 
 MAX_NAME_BYTES = 255
@@ -17,20 +20,20 @@ SECTION_FOLDERS = ("individuals", "group")
 # and rename to the final name when the bytes are complete.
 TEMPORARY_SUFFIXES = (".filepart", ".part", ".tmp")
 
-NOT_UTF8 = "File names must be UTF-8."
-DOT_SEGMENTS_REFUSED = "Paths containing '.' or '..' are not accepted here; use the folder's full path."
+NOT_UTF8 = _("File names must be UTF-8.")
+DOT_SEGMENTS_REFUSED = _("Paths containing '.' or '..' are not accepted here; use the folder's full path.")
 
 
 def validate_name(name: str) -> str:
     """Return ``name`` unchanged if it may be a file or folder name, else raise ``Invalid``."""
     if name in ("", ".", ".."):
-        raise Invalid(f"{name!r} is not a name a file or folder can have.")
+        raise Invalid(gettext("{name!r} is not a name a file or folder can have.").format(name=name))
     if "/" in name or "\\" in name:
-        raise Invalid(f"{name!r}: names cannot contain '/' or '\\'.")
+        raise Invalid(gettext("{name!r}: names cannot contain '/' or '\\'.").format(name=name))
     if any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise Invalid(f"{name!r}: names cannot contain control characters.")
+        raise Invalid(gettext("{name!r}: names cannot contain control characters.").format(name=name))
     if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-        raise Invalid(f"The name is longer than {MAX_NAME_BYTES} bytes.")
+        raise Invalid(gettext("The name is longer than {limit} bytes.").format(limit=MAX_NAME_BYTES))
     return name
 
 
@@ -73,7 +76,7 @@ def segments(path: str, *, navigate: bool) -> list[str]:
     above ``/``: the tree has nothing there.
     """
     if "\x00" in path:
-        raise Invalid("Names cannot contain NUL characters.")
+        raise Invalid(gettext("Names cannot contain NUL characters."))
     if any("\udc80" <= ch <= "\udcff" for ch in path):  # bytes a door could not read as UTF-8
         raise Invalid(NOT_UTF8)
     parts: list[str] = []

@@ -3,6 +3,10 @@
 The upload log as operators script it (DESIGN §7): one line per upload, or one JSON array with
 ``--json``. ``reprocess`` queues uploads again through ``albums.intake.upload_reprocess``, the
 same path as the admin's "Process again".
+
+Times: the lines show when each upload was received in its account's time zone (``Account.time_zone``,
+with the zone's abbreviation); ``--json`` keeps ISO 8601 in UTC with its offset (``+00:00``), so
+scripts never have to know the studio's zone.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from albums import intake, selectors
 from albums.models import Upload
 from jobs.models import Account, PhotoJob
+from portal import timezones
 
 
 class Command(BaseCommand):
@@ -42,13 +47,15 @@ class Command(BaseCommand):
         if job and not jobs.filter(internal_name=job).exists():
             raise CommandError(f"No job {job!r}" + (f" in account {account!r}." if account else "."))
         uploads = selectors.upload_log(account=account, job=job, state=options["state"])
-        rows = [selectors.upload_as_dict(u) for u in uploads]
         if options["json"]:
+            rows = [selectors.upload_as_dict(u) for u in uploads]
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
             return
-        for r in rows:
+        for upload in uploads:
+            r = selectors.upload_as_dict(upload)
+            received = timezones.local(upload.received_at, upload.account).strftime("%Y-%m-%d %H:%M:%S %Z")
             self.stdout.write(
-                f"{r['id']:>6} {r['received_at'][:19]} {r['state']:<10} {r['path']} {r['size']}"
+                f"{r['id']:>6} {received} {r['state']:<10} {r['path']} {r['size']}"
                 + (f"  ({r['reason']})" if r["reason"] else "")
                 + ("  [bytes purged]" if r["purged_at"] else "")
             )
