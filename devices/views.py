@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -14,13 +15,15 @@ from devices import selectors, services
 from devices.connection import CameraConnection
 from devices.forms import CameraCreateForm, CameraSettingsForm
 from jobs import selectors as job_selectors
+from jobs import services as job_services
 from jobs.exceptions import PortalError
-from jobs.views import generated_password, managed_account, render_settings
+from jobs.views import as_staff, generated_password, managed_account, render_settings
 
 
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@as_staff
 def camera_list(request: HttpRequest, account_id: int) -> HttpResponse:
     account = managed_account(request, account_id)
     form = CameraCreateForm(request.POST or None, account=account)
@@ -58,6 +61,7 @@ def camera_list(request: HttpRequest, account_id: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@as_staff
 def camera_detail(request: HttpRequest, account_id: int, username: str) -> HttpResponse:
     account = managed_account(request, account_id)
     device = selectors.device_get(account=account, username=username)
@@ -67,7 +71,10 @@ def camera_detail(request: HttpRequest, account_id: int, username: str) -> HttpR
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "lift_ban":
         lifted = services.device_lift_bans(device=device)
-        notice = f"{lifted} ban(s) lifted." if lifted else "No ban was in force."
+        notice = _("%(count)s ban(s) lifted.") % {"count": lifted} if lifted else _("No ban was in force.")
+    elif action in ("notices_on", "notices_off"):
+        job_services.ftp_user_set_rejection_notices(ftp_user=device.ftp_user, enabled=action == "notices_on")
+        notice = _("Rejection notices switched on.") if action == "notices_on" else _("Rejection notices off.")
     elif action == "settings":
         settings_form = CameraSettingsForm(request.POST)
         if settings_form.is_valid():
@@ -76,7 +83,7 @@ def camera_detail(request: HttpRequest, account_id: int, username: str) -> HttpR
                 test_patterns=settings_form.cleaned_data["test_patterns"] or "",
                 expected_interval_hours=settings_form.cleaned_data["expected_interval_hours"],
             )
-            notice = "Settings saved."
+            notice = _("Settings saved.")
     rejected = Upload.objects.filter(ftp_user=device.ftp_user, state=Upload.State.REJECTED).order_by("-received_at")
     context = {
         "account": account,

@@ -42,8 +42,9 @@ from ftpd import listing
 from ftpd.replies import reply, syntax_error
 from ftpd.transfers import ABORTED, BROKEN, DownloadFile, LateActiveDTP, SecureDTP, UploadFile
 from jobs.exceptions import Conflict, NotAFolder, PortalError
-from tree import principal as principals
+from tree import live
 from tree import refusals
+from tree import principal as principals
 from tree.guard import ConnectionCounter, LoginGuard
 from tree.operations import Entry, Tree
 from tree.principal import Client, Principal
@@ -190,6 +191,7 @@ class PortalFTPHandler(TLS_FTPHandler):
         self.stats = {"files": 0, "bytes": 0, "partial": 0}
         self._greeted = False  # the session's own thread greets, in add_channel
         self._active_target: tuple[str, int] | None = None  # PORT/EPRT, connected at the transfer
+        self._live_token: str | None = None  # this session's row among the sessions open now (tree.live)
 
     # --- the session starts in its own thread -----------------------------------------------
 
@@ -229,6 +231,8 @@ class PortalFTPHandler(TLS_FTPHandler):
         )
 
     def _on_dtp_close(self) -> None:
+        if self.data_channel is not None and self.data_channel.receive:
+            self.stats["bytes"] += self.data_channel.tot_bytes_received
         super()._on_dtp_close()  # re-arms only pyftpdlib's own timer, which is off here (timeout = 0)
         if not self._closed:
             self._arm_idle_timer()
@@ -303,14 +307,14 @@ class PortalFTPHandler(TLS_FTPHandler):
 
     def _begin(self, found: Principal) -> None:
         self.client = Client(principal=found, door=self._door(), address=self.remote_ip)
-        self._tree = Tree(self.client)
-        if self._counted_unauthenticated:
-            self.counter.close_unauthenticated(self.remote_ip)
-            self._counted_unauthenticated = False
         # From here on this session speaks the account's language (before login: LANGUAGE_CODE). The
         # thread is this session's alone (pyftpdlib's ThreadedFTPServer), so its replies, the tree's
         # sentences and the transfers' answers all follow.
         translation.activate(refusals.language_of(found.ftp_user))
+        self._tree = Tree(self.client)
+        if self._counted_unauthenticated:
+            self.counter.close_unauthenticated(self.remote_ip)
+            self._counted_unauthenticated = False
         if self._login_deadline is not None and not self._login_deadline.cancelled:
             self._login_deadline.cancel()
         self.guard.succeeded(self.remote_ip, found.username)
@@ -318,6 +322,22 @@ class PortalFTPHandler(TLS_FTPHandler):
             principals.record_login(self.client)
         except Exception:  # the last-login columns are a courtesy
             logger.warning("could not record login of %s", found.username, exc_info=True)
+        # Listed on the studio's page; its "disconnect" arrives from the registry's thread, so it is
+        # handed to this session's own loop (which wakes at least every second).
+        self._live_token = live.registry().open(
+            self.client,
+            disconnect=lambda: self.ioloop.call_later(0, self._disconnected_by_studio),
+            bytes=self._bytes_received,
+        )
+
+    def _bytes_received(self) -> int:
+        channel = self.data_channel
+        return self.stats["bytes"] + (channel.tot_bytes_received if channel is not None and channel.receive else 0)
+
+    def _disconnected_by_studio(self) -> None:
+        if not self._closed:
+            self.respond("421 The studio ended this session.")
+            self.close_when_done()
 
     def handle_auth_failed(self, msg: str, password: str) -> None:
         """pyftpdlib's, without changing the sentence's case, and closing at the attempts allowed."""
@@ -573,6 +593,9 @@ class PortalFTPHandler(TLS_FTPHandler):
         if self._session_token is not None:
             self.counter.close_session(self._session_user, self._session_token)
             self._session_token = None
+        if self._live_token is not None:
+            live.registry().close(self._live_token)
+            self._live_token = None
         logger.info(
             "session end user=%s address=%s door=%s duration=%.1fs files=%d partial=%d",
             self.client.username if self.client else (self.username or "-"),

@@ -205,6 +205,21 @@ def ftp_user_set_active(*, ftp_user: FTPUser, is_active: bool) -> FTPUser:
     return ftp_user
 
 
+def ftp_user_delete(*, ftp_user: FTPUser) -> None:
+    """Delete an FTP user (a camera's device too); its uploads and photos stay, under its name.
+
+    ``Upload.ftp_username`` keeps the name and ``Photo.uploaded_by`` becomes empty; its open sessions
+    are asked to end (``tree.live``), so nothing goes on uploading as a user that no longer exists.
+    """
+    from audit.services import event_record
+    from tree import live
+
+    with transaction.atomic():
+        event_record(action="ftp_user.delete", account=ftp_user.account, target=ftp_user)
+        live.sessions_disconnect_user(ftp_user_id=ftp_user.pk)
+        ftp_user.delete()
+
+
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     """A hash made by the first hasher, as every new password is, so checking it costs what a real check does."""

@@ -2,7 +2,8 @@
 
 Host, port, protocol and the server's host key fingerprints, read from settings and from the public
 halves of the host keys the SFTP server published; for the FTP/FTPS door (DESIGN §8) the ports, the
-passive range and the TLS certificate's fingerprint. Nothing here creates a key or a certificate,
+passive range and the TLS certificate's fingerprint; and ``card``, one FTP user's connection card
+with the folders it sees right now. Nothing here creates a key or a certificate,
 or imports a server: the web app only reads what ``sftpd.hostkeys`` and ``ftpd.tls`` made when the
 servers first started.
 """
@@ -16,6 +17,7 @@ import asyncssh
 from django.conf import settings
 
 from ftpd import tls
+from jobs.models import FTPUser
 
 # The SFTP host keys as files in SFTPD_HOST_KEY_DIR (the private key, and NAME.pub beside it).
 HOST_KEY_FILES = {"ssh-ed25519": "ssh_host_ed25519_key", "ssh-rsa": "ssh_host_rsa_key"}
@@ -117,3 +119,47 @@ class FTPSConnection:
     def fingerprint(self) -> str:
         """The certificate's SHA-256 as ``openssl x509 -fingerprint -sha256`` prints it; "" before the first start."""
         return tls.fingerprint()
+
+
+@dataclass(frozen=True)
+class Card:
+    """The connection card of one FTP user (or, without one, of the server): what the settings page shows.
+
+    ``folders`` are the top folders this user sees right now, as the tree lists them to it
+    (``tree.operations.Tree``): the planned jobs for a photographer; for a camera, its album as ``/``.
+    """
+
+    username: str
+    sftp: SFTPConnection
+    ftps: FTPSConnection | None  # None where the FTP door is not configured (FTPD_PORT = 0)
+    folders: list[str] | None  # None for the server's card (no user)
+    device_album: str = ""  # "job / album" a camera sees as "/"; "" for a person
+    device_blocked: str = ""  # why a camera sees nothing now (its job is not planned)
+
+
+def ftps_configured() -> bool:
+    return bool(int(settings.FTPD_PORT))
+
+
+def card(ftp_user: FTPUser | None = None) -> Card:
+    """The card of ``ftp_user``, or the server's card (no user name, no folders) without one."""
+    username = ftp_user.username if ftp_user is not None else ""
+    ftps = FTPSConnection(username=username) if ftps_configured() else None
+    if ftp_user is None:
+        return Card(username, SFTPConnection(username=username), ftps, None)
+    from albums.models import Door
+    from jobs.exceptions import PortalError
+    from tree.operations import Tree
+    from tree.principal import Client, Principal
+    from tree.resolve import device_of
+
+    client = Client(principal=Principal(ftp_user=ftp_user, method="password"), door=Door.SFTP, address=None)
+    if ftp_user.kind == FTPUser.Kind.DEVICE:
+        try:
+            device = device_of(client)
+        except PortalError as exc:
+            return Card(username, SFTPConnection(username=username), ftps, [], device_blocked=exc.message)
+        album = f"{device.album.job.internal_name} / {device.album.name}" if device is not None else ""
+        return Card(username, SFTPConnection(username=username), ftps, [], device_album=album)
+    folders = [entry.name for entry in Tree(client).listing("/")]
+    return Card(username, SFTPConnection(username=username), ftps, folders)

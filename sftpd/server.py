@@ -34,6 +34,7 @@ from albums.models import Door
 from sftpd import algorithms, bridge
 from sftpd.protocol import PortalSFTPHandler
 from sftpd.vfs import PortalSFTPServer
+from tree import live
 from tree import principal as principals
 from tree.guard import ConnectionCounter, LoginGuard
 from tree.principal import Client, Principal
@@ -129,6 +130,8 @@ class PortalSSHServer(asyncssh.SSHServer):
         self._counted_unauthenticated = False
         self._last_activity = time.monotonic()
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._live_token: str | None = None  # this session's row among the sessions open now (tree.live)
+        self._lost = False
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -153,6 +156,10 @@ class PortalSSHServer(asyncssh.SSHServer):
             self._counter.close_unauthenticated(self._address)
             self._counted_unauthenticated = False
         self._release_session()
+        self._lost = True
+        if self._live_token is not None:
+            bridge.submit(live.registry().close, self._live_token)
+            self._live_token = None
         p = self._principal
         logger.info(
             "session end %s",
@@ -319,6 +326,32 @@ class PortalSSHServer(asyncssh.SSHServer):
             await asyncio.shield(bridge.run(principals.record_login, client))
         except Exception:  # the last-login columns are a courtesy; the session itself goes on
             logger.warning("could not record login of %s", principal.username, exc_info=True)
+        await self._list_session(client)
+
+    async def _list_session(self, client: Client) -> None:
+        """Show the session on the studio's page, and let the studio end it from there (``tree.live``)."""
+        loop = asyncio.get_running_loop()
+
+        def disconnect() -> None:  # called from the registry's heartbeat thread
+            reason = "The studio ended this session."
+            loop.call_soon_threadsafe(self._end, "disconnected by the studio", asyncssh.DISC_BY_APPLICATION, reason)
+
+        def unlist(done: asyncio.Future[str | None]) -> None:
+            if not done.cancelled() and done.exception() is None and done.result() is not None:
+                bridge.submit(live.registry().close, done.result())
+
+        opening = asyncio.ensure_future(
+            bridge.run(live.registry().open, client, disconnect=disconnect, bytes=lambda: self._stats.bytes)
+        )
+        try:
+            token = await asyncio.shield(opening)
+        except asyncio.CancelledError:  # the connection went while the row was written
+            opening.add_done_callback(unlist)
+            raise
+        if token is not None and self._lost:  # the client left while the row was written
+            bridge.submit(live.registry().close, token)
+        else:
+            self._live_token = token
 
     # --- sessions -----------------------------------------------------------------------------
 

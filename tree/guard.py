@@ -15,7 +15,9 @@ renews while it lives, so the sessions of a crashed server stop counting once th
 
 Everything here is synchronous and thread-safe: a threaded server (FTP) calls it directly, the
 asyncio one (SFTP) through its bridge. Ban and session state live in Redis when
-``LOGIN_REDIS_URL`` is set, else in this process. If Redis is unreachable the guard lets logins
+``LOGIN_REDIS_URL`` is set; else failures and session counts are this process's and the bans are
+rows in the database (``DatabaseBanStore``), so the web process can list and lift them in both
+modes (``bans_in_force``, ``lift``). If Redis is unreachable the guard lets logins
 through and counts sessions in this process only (and says so in the log): a broken Redis must not
 lock every photographer out. Nor slow them down: each Redis call has a short timeout
 (``LOGIN_REDIS_TIMEOUT``, 0.25 s), and after one fails the guard does not ask Redis again for
@@ -29,11 +31,13 @@ import threading
 import time
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.utils import timezone
 
 logger = logging.getLogger("tree.guard")
 
@@ -150,6 +154,55 @@ class MemoryBanStore:
         if len(self._failures) > 10_000:
             for key in [k for k, v in self._failures.items() if not v or v[-1] <= now - window]:
                 del self._failures[key]
+
+
+class DatabaseBanStore:
+    """Failures counted in this process, bans as rows in the database: the store without Redis.
+
+    A flood of wrong passwords writes nothing (failures are counted in memory, as ``MemoryBanStore``
+    does); only a ban, one per many failures, is a row (``tree.models.LoginBan``), which the web
+    process lists and lifts. A ban this process placed whose row is gone was lifted: its failures are
+    forgotten then too, so the next wrong password starts a fresh count (as a lift in Redis deletes
+    the failures with the ban). Database trouble raises, and the guard fails open as with Redis.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._memory = MemoryBanStore(clock)
+        self._lock = threading.Lock()
+        self._placed: set[str] = set()  # bans this process placed, to notice a lift
+
+    def banned(self, key: str) -> bool:
+        from tree.models import LoginBan
+
+        until = LoginBan.objects.filter(key=key).values_list("until", flat=True).first()
+        if until is not None:
+            return bool(until > timezone.now())
+        with self._lock:
+            lifted = key in self._placed
+            self._placed.discard(key)
+        if lifted:
+            self._memory.forget(key)
+        return False
+
+    def add_failure(self, key: str, window: int) -> int:
+        return self._memory.add_failure(key, window)
+
+    def ban(self, key: str, seconds: int) -> None:
+        from tree.models import LoginBan
+
+        LoginBan.objects.update_or_create(key=key, defaults={"until": timezone.now() + timedelta(seconds=seconds)})
+        with self._lock:
+            self._placed.add(key)
+
+    def forget(self, key: str) -> None:
+        self._memory.forget(key)
+
+    def expire(self, window: int) -> int:
+        """Drop old failures and the rows of bans that ran out (any process's: they are over)."""
+        from tree.models import LoginBan
+
+        gone, _ = LoginBan.objects.filter(until__lte=timezone.now()).delete()
+        return self._memory.expire(window) + gone
 
 
 def redis_client(url: str) -> Any:
@@ -432,52 +485,98 @@ class Ban:
     username: str  # "" for a ban of the whole address
     seconds_left: int
 
+    @property
+    def minutes_left(self) -> int:
+        return -(-self.seconds_left // 60)
+
+
+def _ban_of(key: str, seconds_left: int) -> Ban | None:
+    """The ``Ban`` a guard key stands for (None for a key that is not a ban's)."""
+    kind, _, rest = key.partition(":")
+    if kind == "addr":
+        return Ban(rest, "", seconds_left)
+    if kind == "user" and ":" in rest:
+        address, username = rest.rsplit(":", 1)
+        return Ban(address, username, seconds_left)
+    return None
+
+
+def _key_of(ban: Ban) -> str:
+    return _pair(ban.address, ban.username) if ban.username else _address(ban.address)
+
+
+def all_bans() -> list[Ban]:
+    """Every ban in force, from Redis (``LOGIN_REDIS_URL``) or else the database, longest first."""
+    found: list[Ban] = []
+    if settings.LOGIN_REDIS_URL:
+        redis = redis_client(settings.LOGIN_REDIS_URL)
+        prefix = f"{settings.LOGIN_REDIS_PREFIX}ban:"
+        try:
+            for raw in redis.scan_iter(match=f"{prefix}*", count=1000):
+                ban = _ban_of(raw.decode()[len(prefix) :], max(int(redis.ttl(raw)), 0))
+                if ban is not None and ban.seconds_left > 0:
+                    found.append(ban)
+        finally:
+            redis.close()
+    else:
+        from tree.models import LoginBan
+
+        now = timezone.now()
+        for key, until in LoginBan.objects.filter(until__gt=now).values_list("key", "until"):
+            ban = _ban_of(key, max(int((until - now).total_seconds()), 1))
+            if ban is not None:
+                found.append(ban)
+    return sorted(found, key=lambda b: -b.seconds_left)
+
+
+def bans_in_force(usernames: Collection[str], addresses: Collection[str] = ()) -> list[Ban]:
+    """The bans in force on any of ``usernames`` (from any address) and on ``addresses`` as a whole.
+
+    Read from Redis or the database, so the web process sees what every server process placed.
+    """
+    names = {name.lower() for name in usernames}
+    wanted = set(addresses)
+    return [b for b in all_bans() if (b.username and b.username in names) or (not b.username and b.address in wanted)]
+
 
 def bans_of(username: str, addresses: Sequence[str] = ()) -> list[Ban]:
-    """The bans in force on ``username`` (from any address) and on ``addresses`` as a whole.
+    """The bans in force on ``username`` (from any address) and on ``addresses`` as a whole."""
+    return bans_in_force([username], addresses)
 
-    Only bans shared through Redis (LOGIN_REDIS_URL) can be read from another process, such as the
-    web app; without Redis each server keeps its own and this returns nothing.
-    """
-    if not settings.LOGIN_REDIS_URL:
-        return []
-    redis = redis_client(settings.LOGIN_REDIS_URL)
-    prefix = f"{settings.LOGIN_REDIS_PREFIX}ban:"
-    found: list[Ban] = []
-    try:
-        for key in redis.scan_iter(match=f"{prefix}{_pair('*', username)}", count=1000):
-            address = key.decode()[len(prefix) :].split(":", 1)[1].rsplit(":", 1)[0]
-            found.append(Ban(address, username.lower(), max(int(redis.ttl(key)), 0)))
-        for address in addresses:
-            ttl = int(redis.ttl(f"{prefix}{_address(address)}"))
-            if ttl > 0:
-                found.append(Ban(address, "", ttl))
-    finally:
-        redis.close()
-    return found
+
+def lift(bans: Collection[Ban]) -> int:
+    """Lift these bans and forget their failures (the ones still in force); returns how many."""
+    if not bans:
+        return 0
+    keys = [_key_of(ban) for ban in bans]
+    if settings.LOGIN_REDIS_URL:
+        redis = redis_client(settings.LOGIN_REDIS_URL)
+        prefix = settings.LOGIN_REDIS_PREFIX
+        try:
+            lifted = 0
+            for key in keys:
+                lifted += int(redis.delete(f"{prefix}ban:{key}"))
+                redis.delete(f"{prefix}fail:{key}")
+            return lifted
+        finally:
+            redis.close()
+    from tree.models import LoginBan
+
+    # The failures live in the server process, which forgets them when it sees the row gone.
+    deleted, _ = LoginBan.objects.filter(key__in=keys).delete()
+    return int(deleted)
 
 
 def lift_bans(username: str, addresses: Sequence[str] = ()) -> int:
     """Lift the bans ``bans_of`` lists (and forget their failures); returns how many were lifted."""
-    bans = bans_of(username, addresses)
-    if not bans:
-        return 0
-    redis = redis_client(settings.LOGIN_REDIS_URL)
-    prefix = settings.LOGIN_REDIS_PREFIX
-    try:
-        for ban in bans:
-            key = _pair(ban.address, ban.username) if ban.username else _address(ban.address)
-            redis.delete(f"{prefix}ban:{key}", f"{prefix}fail:{key}")
-    finally:
-        redis.close()
-    return len(bans)
+    return lift(bans_of(username, addresses))
 
 
 def make_guard() -> LoginGuard:
-    """The ban guard for a server process: Redis-backed when configured."""
+    """The ban guard for a server process: Redis-backed when configured, else bans in the database."""
     if settings.LOGIN_REDIS_URL:
         return LoginGuard(RedisBanStore(settings.LOGIN_REDIS_URL, settings.LOGIN_REDIS_PREFIX))
-    return LoginGuard(MemoryBanStore())
+    return LoginGuard(DatabaseBanStore())
 
 
 def make_counter() -> ConnectionCounter:

@@ -63,3 +63,49 @@ class TreeFile(models.Model):
         if self.upload is not None:
             return self.upload.file.name or ""
         return self.content
+
+
+class LoginBan(models.Model):
+    """A login ban in force, when there is no Redis (``tree.guard.DatabaseBanStore``).
+
+    With Redis the bans live there; without it each server process would keep them in its memory,
+    where the web process cannot list or lift them. ``key`` is the guard's: ``user:ADDRESS:NAME``
+    for a user name from one address, ``addr:ADDRESS`` for a whole address.
+    """
+
+    key = models.CharField(max_length=400, unique=True)
+    until = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class LiveSession(models.Model):
+    """A session open now at a door, as the web shows it (``tree.live``).
+
+    The server process that holds the session writes the row at login, renews ``expires_at`` and
+    ``bytes`` on its heartbeat and deletes the row when the session ends; a row whose lease ran out
+    belongs to a server that died and is neither shown nor kept. ``disconnect_requested_at`` is the
+    web's request to end the session, which that server carries out on its next heartbeat.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    server = models.CharField(max_length=200, db_index=True)  # host:pid:random of the server process
+    account = models.ForeignKey("jobs.Account", on_delete=models.CASCADE, related_name="live_sessions")
+    ftp_user = models.ForeignKey(
+        "jobs.FTPUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="live_sessions"
+    )
+    username = models.CharField(max_length=64)
+    door = models.CharField(max_length=8)
+    address = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    bytes = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+    disconnect_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address or '-'} ({self.door})"
