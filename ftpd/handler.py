@@ -42,8 +42,7 @@ from ftpd import listing
 from ftpd.replies import reply, syntax_error
 from ftpd.transfers import ABORTED, BROKEN, DownloadFile, LateActiveDTP, SecureDTP, UploadFile
 from jobs.exceptions import Conflict, NotAFolder, PortalError
-from tree import live
-from tree import refusals
+from tree import live, refusals
 from tree import principal as principals
 from tree.guard import ConnectionCounter, LoginGuard
 from tree.operations import Entry, Tree

@@ -206,3 +206,36 @@ def test_the_owner_deletes_an_ftp_user_after_confirming_and_its_uploads_stay_lis
     assert Photo.objects.get().uploaded_by is None
     browser.find_element(By.LINK_TEXT, "notes.txt").click()  # the admin's page of the upload
     wait_for(lambda: "notes.txt" in browser.page_source and "/admin/albums/upload/" in browser.current_url)
+
+
+def test_the_settings_page_shows_everything_at_once_and_fits_a_phone(
+    strict_bans: None,
+    browser: WebDriver,
+    width: str,
+    live_server: LiveServer,
+    account: Account,
+    album: Album,
+    open_sftp_session: OpenSFTPSession,
+    sftp_server: RunningServer,
+    ftp_server: RunningFTPServer,
+) -> None:
+    """The page the README shows: users, who is connected, a ban, the recent rejections."""
+    from selenium.webdriver.common.by import By
+
+    from jobs import services
+
+    services.ftp_user_create(account=account, username="assistant", password=PASSWORD)
+    intake_file(album, "IMG_0412.jpg", b"\xff\xd8\xff truncated", ftp_user=album.created_by)
+    for _ in range(3):
+        asyncio.run(sftp_login_attempt(sftp_server.port, "assistant", "an old password"))
+
+    log_in(browser, live_server)
+    open_page(browser, f"{live_server.url}/accounts/{account.pk}/ftp/", "rejections")
+    assert "assistant" in browser.find_element(By.ID, "ban-list").text
+    assert "photographer" in browser.find_element(By.ID, "session-list").text
+    assert "IMG_0412.jpg" in browser.find_element(By.ID, "rejection-list").text
+    assert no_horizontal_scroll(browser)
+    if width == "desktop":  # the whole page, for the README
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1400, min(int(height) + 140, 4000))
+    screenshot(browser, f"settings-page-{width}")
