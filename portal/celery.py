@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import time
 import uuid
 from typing import Any
@@ -36,10 +37,24 @@ class FilesystemChannel(filesystem.Channel):
     the message is written under a name no consumer looks at (no ``.msg``) and then renamed into
     place, which is atomic: a consumer sees the whole message or nothing. Not fsynced: a message
     lost to a power cut is an upload still ``received``, which the sweeper queues again.
+
+    Consumers take messages in the order of their names (kombu sorts the folder). kombu names them
+    by the millisecond and a random uuid, so two messages sent in one millisecond came out in either
+    order; here the name starts with the system-wide monotonic clock in nanoseconds, zero-padded,
+    and never repeats or goes back within a process: first in, first out.
     """
 
+    _last_ns = 0
+    _order_lock = threading.Lock()
+
+    @classmethod
+    def _next_stamp(cls) -> int:
+        with cls._order_lock:
+            cls._last_ns = max(time.monotonic_ns(), cls._last_ns + 1)
+            return cls._last_ns
+
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        name = f"{self._next_stamp():020d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = os.path.join(self.data_folder_out, f".part-{uuid.uuid4()}")
         try:

@@ -185,3 +185,30 @@ def test_a_server_runportal_starts_reads_the_embedded_runs_secret_key_with_debug
     server = _portal_settings(tmp_path, env=runportal.server_env(plain, var_dir=tmp_path))
     assert server["debug"] is False
     assert server["secret_key"] == embedded["secret_key"] == (tmp_path / "secret_key").read_text().strip()
+
+
+def test_the_embedded_broker_hands_out_messages_first_in_first_out(tmp_path: Path) -> None:
+    """Many messages sent within one millisecond come out in the order they were sent."""
+    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    options = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+    }
+    name = f"fifo-{uuid.uuid4().hex[:8]}"
+    queue = Queue(name, Exchange(name), routing_key=name)
+    with Connection("filesystem://", transport=FilesystemTransport, transport_options=options) as conn:
+        producer = Producer(conn.channel())
+        for n in range(200):
+            producer.publish({"n": n}, exchange=queue.exchange, routing_key=name, declare=[queue])
+        simple = conn.SimpleQueue(queue)
+        got = []
+        for _ in range(200):
+            message = simple.get(timeout=5)
+            got.append(message.payload["n"])
+            message.ack()
+        simple.close()
+    assert got == list(range(200))
