@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 from jobs.models import Account, FTPUser, PhotoJob
 
 
 class Section(models.TextChoices):
-    INDIVIDUALS = "individuals", "Individuals"
-    GROUP = "group", "Group"
+    INDIVIDUALS = "individuals", _("Individuals")
+    GROUP = "group", _("Group")
 
 
 class Folder(models.TextChoices):
     """Where in the album folder a file was put; the album folder itself is the individuals area."""
 
-    ROOT = "", "(album folder)"
+    ROOT = "", _("(album folder)")
     INDIVIDUALS = "individuals", "individuals"
     GROUP = "group", "group"
 
@@ -97,11 +98,11 @@ class Photo(models.Model):
 
 class Upload(models.Model):
     class State(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSING = "processing", "Processing"
-        DONE = "done", "Done"
-        REJECTED = "rejected", "Rejected"
-        FAILED = "failed", "Failed"
+        RECEIVED = "received", _("Received")
+        PROCESSING = "processing", _("Processing")
+        DONE = "done", _("Done")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="uploads")
     job = models.ForeignKey(PhotoJob, on_delete=models.CASCADE, related_name="uploads")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from jobs.models import Account, FTPUser
 
 
 class AuditEvent(models.Model):
     class ActorKind(models.TextChoices):
-        STAFF = "staff", "Staff user"
-        FTP_USER = "ftp_user", "FTP user"
-        SYSTEM = "system", "System"
+        STAFF = "staff", _("Staff user")
+        FTP_USER = "ftp_user", _("FTP user")
+        SYSTEM = "system", _("System")
 
     # Null only for writes that belong to no account (a new login before it joins one).
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")

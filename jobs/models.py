@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 
 FTP_USERNAME_REGEX = r"^[a-z0-9._-]{3,64}$"
 # A job folder name: one safe path segment, never "." or "..", never a dot-file.
@@ -47,8 +48,8 @@ class Membership(models.Model):
     """A staff user's place in an account."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        STAFF = "staff", "Staff"
+        OWNER = "owner", _("Owner")
+        STAFF = "staff", _("Staff")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -72,8 +73,8 @@ class FTPUser(models.Model):
     """
 
     class Kind(models.TextChoices):
-        PERSON = "person", "person (photographer)"
-        DEVICE = "device", "device (camera)"
+        PERSON = "person", _("person (photographer)")
+        DEVICE = "device", _("device (camera)")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="ftp_users")
     username = models.CharField(max_length=64)
@@ -141,9 +142,9 @@ class PhotoJob(models.Model):
     """
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "Planned (inactive)"
-        ACTIVE = "active", "Active"
-        ARCHIVED = "archived", "Archived"
+        PLANNED = "planned", _("Planned (inactive)")
+        ACTIVE = "active", _("Active")
+        ARCHIVED = "archived", _("Archived")
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="jobs")
     internal_name = models.CharField(max_length=64)
