@@ -1,11 +1,13 @@
 """The cameras page in a real browser: an owner adds an INSTAR camera, reads its password once and
 the exact ft_* values, the camera uploads over FTPS (its Test button, then a picture), and the
-camera's page shows the test, the upload and the health figures."""
+camera's page shows the test, the upload and the health figures; at phone width too, with both host
+key fingerprints, a ban lifted and the rejection notices switched."""
 
 from __future__ import annotations
 
 import ftplib
 import io
+import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,12 +15,15 @@ from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from albums.models import Photo
-from jobs.models import Account, PhotoJob
-from tests.conftest import RunningFTPServer
+from devices import services as device_services
+from jobs.models import Account, FTPUser, PhotoJob
+from portal.connection import host_key_fingerprints
+from tests.conftest import PASSWORD, RunningFTPServer, RunningServer
 from tests.ftpd.conftest import tls_context
 from tests.helpers import wait_for
 from tests.images import jpeg
-from tests.web.conftest import click_and_wait, log_in, open_page
+from tests.web.conftest import click_and_wait, log_in, no_horizontal_scroll, open_page, screenshot
+from tree.guard import make_guard
 
 if TYPE_CHECKING:
     from celery.worker.worker import WorkController
@@ -104,3 +109,48 @@ def test_the_owner_changes_which_names_are_tests_and_the_camera_page_warns_when_
     device.refresh_from_db()
     assert device_services.is_connection_test(device, "probe-01.jpg")
     assert not device_services.is_connection_test(device, "test.jpg")
+
+
+def test_the_camera_page_fits_a_phone_shows_both_fingerprints_lifts_a_ban_and_switches_notices(
+    browser: WebDriver,
+    width: str,
+    live_server: LiveServer,
+    sftp_server: RunningServer,
+    account: Account,
+    planned_job: PhotoJob,
+    settings: Settings,
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    settings.LOGIN_REDIS_PREFIX = f"camera-page-{uuid.uuid4().hex[:8]}:"
+    settings.LOGIN_BAN_USER_FAILURES = 2
+    device = device_services.device_create(
+        account=account, username="gate-cam", job=planned_job, album_name="Gate", password=PASSWORD, profile="instar"
+    )
+    FTPUser.objects.filter(pk=device.ftp_user.pk).update(last_login_address="10.0.0.5")
+    guard = make_guard()
+    try:
+        for _ in range(2):
+            guard.failed("10.0.0.5", "gate-cam")
+        assert guard.refusal("10.0.0.5", "gate-cam")
+
+        log_in(browser, live_server)
+        open_page(browser, f"{live_server.url}/accounts/{account.pk}/cameras/gate-cam/", "camera-connection")
+        shown = browser.find_element(By.ID, "camera-connection").text
+        for fp in host_key_fingerprints():
+            assert fp.sha256 in shown and fp.md5 in shown  # FileZilla's and the cameras' kind
+        assert no_horizontal_scroll(browser)
+        screenshot(browser, f"camera-page-{width}")
+
+        assert "gate-cam from 10.0.0.5" in browser.find_element(By.ID, "ban").text
+        click_and_wait(browser, browser.find_element(By.ID, "lift-ban"))
+        assert "1 ban(s) lifted" in browser.find_element(By.ID, "notice").text
+        assert not guard.refusal("10.0.0.5", "gate-cam")
+
+        assert "off" in browser.find_element(By.ID, "rejection-notices").text  # a camera starts without
+        click_and_wait(browser, browser.find_element(By.ID, "notices-on"))
+        assert FTPUser.objects.get(username="gate-cam").rejection_notices
+        click_and_wait(browser, browser.find_element(By.ID, "notices-off"))
+        assert not FTPUser.objects.get(username="gate-cam").rejection_notices
+    finally:
+        guard.close()
