@@ -37,6 +37,7 @@ from pyftpdlib.authorizers import AuthenticationFailed
 from pyftpdlib.handlers import TLS_FTPHandler
 from pyftpdlib.handlers.ftp.producers import BufferedIteratorProducer
 
+from albums import notices
 from albums.models import Door
 from ftpd import listing
 from ftpd.replies import reply, syntax_error
@@ -337,6 +338,17 @@ class PortalFTPHandler(TLS_FTPHandler):
         if not self._closed:
             self.respond("421 The studio ended this session.")
             self.close_when_done()
+
+    def handle_auth_success(self, home: str, password: str, msg_login: str) -> None:
+        """pyftpdlib's ``230``, led by this FTP user's rejections of the last day (DESIGN §12, ``albums.notices``)."""
+        try:
+            lines = notices.banner_lines(ftp_user=self.client.ftp_user) if self.client is not None else []
+        except Exception:  # a courtesy: the login goes on without it
+            logger.warning("could not list the rejections of %s", self.username, exc_info=True)
+            lines = []
+        for line in lines:
+            self.push(f"230-{line}\r\n")
+        super().handle_auth_success(home, password, msg_login)
 
     def handle_auth_failed(self, msg: str, password: str) -> None:
         """pyftpdlib's, without changing the sentence's case, and closing at the attempts allowed."""

@@ -1,7 +1,8 @@
 """The private parts of asyncssh this server relies on, checked at start-up and by a test.
 
 asyncssh has no public way to re-key onto another cipher, to send a disconnect reason before closing
-the channels, to tell a client's CLOSE from the close of a dropped connection, to answer OPENDIR at once or to tolerate
+the channels, to send a banner once a login is proven but not yet answered,
+to tell a client's CLOSE from the close of a dropped connection, to answer OPENDIR at once or to tolerate
 rclone's trailing bytes after a WRITE; ``sftpd.server`` and ``sftpd.protocol`` use these instead.
 An asyncssh upgrade that renames one would otherwise fail quietly in production: ``check`` names the
 missing call and the server refuses to start.
@@ -19,6 +20,7 @@ PRIVATE_CALLS: list[tuple[type, str, str]] = [
     (SSHServerConnection, "_send_disconnect", "tell a refused client why before closing (sftpd.server._end)"),
     (SSHServerConnection, "_force_close", "close the connection after that message (sftpd.server._end)"),
     (SSHServerConnection, "_send_kexinit", "re-key onto the fastest cipher the client offered (sftpd.algorithms)"),
+    (SSHServerConnection, "send_userauth_success", "send the rejections banner just before it (sftpd.server)"),
     (SSHServerStreamSession, "_init_sftp_server", "start the SFTP server object of a session"),
     (SFTPServerHandler, "_process_packet", "count every request as activity (idle timeout)"),
     (SFTPServerHandler, "_process_open", "bound the open handles"),

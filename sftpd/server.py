@@ -30,6 +30,7 @@ from asyncssh.channel import SSHChannel
 from asyncssh.stream import SSHReader, SSHServerStreamSession, SSHWriter
 from django.conf import settings
 
+from albums import notices
 from albums.models import Door
 from sftpd import algorithms, bridge
 from sftpd.protocol import PortalSFTPHandler
@@ -140,6 +141,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         peer = conn.get_extra_info("peername")
         self._address = peer[0] if peer else "-"
         conn.set_extra_info(portal_stats=self._stats)
+        self._banner_before_success(conn)
         if not self._counter.open_unauthenticated(self._address):
             self._end(
                 "too many connections",
@@ -248,6 +250,29 @@ class PortalSSHServer(asyncssh.SSHServer):
             self._failed("publickey", username)
             return False
         return await self._accept(principal)
+
+    def _banner_before_success(self, conn: asyncssh.SSHServerConnection) -> None:
+        """Send this FTP user's rejections of the last day (DESIGN §12) as the authentication banner.
+
+        SSH shows a banner only before the login succeeds, and a key login is proven only when asyncssh
+        has checked its signature, after ``validate_public_key``: so the banner goes out from asyncssh's
+        ``send_userauth_success`` (``sftpd.compat``), just before the success message, for the
+        principal that logged in. FileZilla, WinSCP and OpenSSH show it.
+        """
+        succeed = conn.send_userauth_success
+
+        async def send_userauth_success() -> None:
+            principal = self._candidate
+            if principal is not None and principal.username == self._username.lower():
+                try:
+                    text = await bridge.run(notices.banner_text, ftp_user=principal.ftp_user)
+                    if text:
+                        conn.send_auth_banner(text)
+                except Exception:  # a courtesy: the login goes on without it
+                    logger.warning("could not list the rejections of %s", principal.username, exc_info=True)
+            await succeed()
+
+        setattr(conn, "send_userauth_success", send_userauth_success)  # an instance's method: mypy refuses "="
 
     def _unavailable(self) -> None:
         """The database (or anything behind the login check) failed: say so, not a traceback."""

@@ -10,6 +10,7 @@ exactly the same rules with the same sentences.
 - ``tree.staging``     the staged upload: write, resume, truncate, finish (fsync, store, list, record), abandon
 - ``tree.models``      ``TreeFile``: one row per listed file; ``tree.files`` changes them with the upload log
 - ``tree.layout``      the only local files: each process's staging folder
+- ``tree.notices``     an album's read-only ``REJECTED.txt`` (DESIGN §12; which rejections: ``albums.notices``)
 
 Refusals are the portal's own exceptions (``jobs.exceptions``); a door maps them to its status codes.
 Functions that touch Django are synchronous: a threaded door calls them directly, the asyncio door

@@ -7,11 +7,13 @@ tree and the worker's own code (``albums.intake.upload_process``) rejects it.
 
 from __future__ import annotations
 
+import io
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 from pytest_django import Settings
 
@@ -208,3 +210,17 @@ def test_the_banner_lists_the_last_day_newest_first_and_at_most_ten(tree, ftp_us
     assert lines[-1] == "Each album folder with rejected files holds REJECTED.txt with the reasons."
     assert "old.jpg" not in "\n".join(lines) and "old.jpg" in read(tree, NOTICE)  # the file keeps older ones
     assert notices.banner_text(ftp_user=ftp_user).endswith("\r\n")
+
+
+def test_an_operator_turns_a_cameras_notices_on_and_off_on_the_command_line(account, planned_job, queued) -> None:
+    device = device_services.device_create(account=account, username="cam1", job=planned_job, album_name="Yard")
+    camera = tree_of(device.ftp_user)
+    put(camera, "/broken.jpg", b"half a picture")
+    out = io.StringIO()
+    call_command("ftpuser", "notices", "cam1", "on", stdout=out)
+    assert "cam1 is told of its rejections" in out.getvalue()
+    user = FTPUser.objects.get(username="cam1")
+    assert user.rejection_notices and "REJECTED.txt" in names(tree_of(user), "/")
+    call_command("ftpuser", "notices", "cam1", "off", stdout=out)
+    user = FTPUser.objects.get(username="cam1")
+    assert not user.rejection_notices and "REJECTED.txt" not in names(tree_of(user), "/")

@@ -1,4 +1,4 @@
-"""``python manage.py ftpuser create|set-password|add-key|activate|deactivate|plain-ftp ...``."""
+"""``python manage.py ftpuser create|set-password|add-key|activate|deactivate|plain-ftp|notices ...``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ class Command(ServiceCommand):
         plain = sub.add_parser("plain-ftp", help="allow or refuse plain (unencrypted) FTP for an FTP user")
         plain.add_argument("username")
         plain.add_argument("setting", choices=["on", "off"])
+        notices = sub.add_parser(
+            "notices", help="show an FTP user (a camera too) its rejections: login banner and REJECTED.txt"
+        )
+        notices.add_argument("username")
+        notices.add_argument("setting", choices=["on", "off"])
 
     def _password(self, password_stdin: bool) -> str:
         if not password_stdin:
@@ -71,6 +76,15 @@ class Command(ServiceCommand):
             )
         else:
             self.stdout.write(f"{user.username} must use FTPS or SFTP")
+
+    def handle_notices(self, *, username: str, setting: str, **options: Any) -> None:
+        user = services.ftp_user_set_rejection_notices(
+            ftp_user=selectors.ftp_user_get(username=username), enabled=setting == "on"
+        )
+        if user.rejection_notices:
+            self.stdout.write(f"{user.username} is told of its rejections (login banner, REJECTED.txt in albums)")
+        else:
+            self.stdout.write(f"{user.username} is not told of its rejections")
 
     def handle_deactivate(self, *, username: str, **options: Any) -> None:
         services.ftp_user_set_active(ftp_user=selectors.ftp_user_get(username=username), is_active=False)
