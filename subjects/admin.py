@@ -28,6 +28,8 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from albums.models import Album
 from jobs.admin import AccountScopedAdmin, ReadOnlyMixin, related_choices
@@ -61,7 +63,7 @@ def _by(request: HttpRequest) -> AbstractBaseUser:
 
 
 def _photos(count: int) -> str:
-    return f"{count} photo{'s' if count != 1 else ''}"
+    return ngettext("%(count)d photo", "%(count)d photos", count) % {"count": count}
 
 
 @admin.register(Subject)
@@ -109,15 +111,15 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
 
     # --- the list and the subject's page ---------------------------------------------------------
 
-    @admin.display(description="photos", ordering="n_photos")
+    @admin.display(description=gettext_lazy("photos"), ordering="n_photos")
     def photo_count(self, obj: Any) -> int:
         return obj.n_photos
 
-    @admin.display(description="flags")
+    @admin.display(description=gettext_lazy("flags"))
     def flag_list(self, obj: Subject) -> str:
         return "; ".join(review.flag_text(f) for f in obj.flags)
 
-    @admin.display(description="checked", boolean=True, ordering="checked_at")
+    @admin.display(description=gettext_lazy("checked"), boolean=True, ordering="checked_at")
     def checked(self, obj: Subject) -> bool:
         return obj.checked_at is not None
 
@@ -126,7 +128,7 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
         url = reverse("admin:subjects_subject_review", args=[obj.album_id])
         return format_html('<a href="{}#subject-{}">review</a>', url, obj.pk)
 
-    @admin.display(description="photos")
+    @admin.display(description=gettext_lazy("photos"))
     def strip(self, obj: Subject) -> str:
         photos = obj.photos.order_by("taken_at", "filename")
         thumbs = format_html_join(
@@ -142,21 +144,21 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("subjects.change_subject")
 
-    @admin.action(description="Mark checked", permissions=["review"])
+    @admin.action(description=gettext_lazy("Mark checked"), permissions=["review"])
     def mark_checked(self, request: HttpRequest, queryset: QuerySet[Subject]) -> None:
         chosen = list(queryset.filter(checked_at__isnull=True))  # the checked ones keep their time
         for subject in chosen:
             review.subject_mark_checked(subject=subject, by=_by(request))
             self.log_change(request, subject, f"{subject} is marked checked.")
-        self.message_user(request, f"{len(chosen)} subject(s) marked checked.")
+        self.message_user(request, _("%(count)d subject(s) marked checked.") % {"count": len(chosen)})
 
-    @admin.action(description="Mark not checked", permissions=["review"])
+    @admin.action(description=gettext_lazy("Mark not checked"), permissions=["review"])
     def mark_unchecked(self, request: HttpRequest, queryset: QuerySet[Subject]) -> None:
         chosen = list(queryset.filter(checked_at__isnull=False))
         for subject in chosen:
             review.subject_mark_unchecked(subject=subject, by=_by(request))
             self.log_change(request, subject, f"{subject} is marked not checked.")
-        self.message_user(request, f"{len(chosen)} subject(s) marked not checked.")
+        self.message_user(request, _("%(count)d subject(s) marked not checked.") % {"count": len(chosen)})
 
     # --- the review page of an album ---------------------------------------------------------------
 
@@ -187,7 +189,7 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Review subjects: {album.name}",
+            "title": _("Review subjects: %(album)s") % {"album": album.name},
             "album": album,
             "review": review.album_review(album=album),
             "can_review": self.has_review_permission(request),
@@ -207,14 +209,14 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
         except PortalError as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return ""
-        self.message_user(request, "That is not something this page does.", messages.ERROR)
+        self.message_user(request, _("That is not something this page does."), messages.ERROR)
         return ""
 
     def _move(self, request: HttpRequest, album: Album) -> str:
         photo_ids = _ids(request.POST.getlist("photo"))
         target = request.POST.get("to", "")
         if photo_ids is None:
-            self.message_user(request, "Some of the chosen photos are not photos of this album.", messages.ERROR)
+            self.message_user(request, _("Some of the chosen photos are not photos of this album."), messages.ERROR)
             return ""
         subject: Subject | None = None
         if target == "unassigned":
@@ -222,14 +224,24 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
         elif target.isdigit():
             subject = Subject.objects.filter(album=album, pk=int(target)).first()
             if subject is None:
-                self.message_user(request, "There is no such subject in this album.", messages.ERROR)
+                self.message_user(request, _("There is no such subject in this album."), messages.ERROR)
                 return ""
         else:
-            self.message_user(request, "Choose where to move the photos to.", messages.ERROR)
+            self.message_user(request, _("Choose where to move the photos to."), messages.ERROR)
             return ""
         moved = review.photos_move(album=album, photo_ids=photo_ids, to_subject=subject, by=_by(request))
-        where = f"to {subject}" if subject is not None else "out of every subject (unassigned)"
-        text = f"Moved {_photos(len(moved))} {where}: {', '.join(p.filename for p in moved)}."
+        names = ", ".join(p.filename for p in moved)
+        if subject is not None:
+            text = _("Moved %(photos)s to %(subject)s: %(names)s.") % {
+                "photos": _photos(len(moved)),
+                "subject": subject,
+                "names": names,
+            }
+        else:
+            text = _("Moved %(photos)s out of every subject (unassigned): %(names)s.") % {
+                "photos": _photos(len(moved)),
+                "names": names,
+            }
         self.log_change(request, album, text)
         self.message_user(request, text, messages.SUCCESS)
         return f"subject-{subject.pk}" if subject is not None else "unassigned"
@@ -242,13 +254,16 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
             else None
         )
         if scan is None:
-            self.message_user(request, "There is no such scanned photo in this album.", messages.ERROR)
+            self.message_user(request, _("There is no such scanned photo in this album."), messages.ERROR)
             return ""
         subject = review.card_code_type(scan=scan, code=request.POST.get("code", ""), by=_by(request))
         if subject is None:
-            text = f"The code typed for {scan.photo.filename} was taken back."
+            text = _("The code typed for %(name)s was taken back.") % {"name": scan.photo.filename}
         else:
-            text = f"The photo {scan.photo.filename} is the card of {subject}."
+            text = _("The photo %(name)s is the card of %(subject)s.") % {
+                "name": scan.photo.filename,
+                "subject": subject,
+            }
         self.log_change(request, album, text)
         self.message_user(request, text, messages.SUCCESS)
         return f"subject-{subject.pk}" if subject is not None else "unreadable"
@@ -257,19 +272,19 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
         subject_id = request.POST.get("subject", "")
         subject = Subject.objects.filter(album=album, pk=subject_id).first() if subject_id.isdigit() else None
         if subject is None:
-            self.message_user(request, "There is no such subject in this album.", messages.ERROR)
+            self.message_user(request, _("There is no such subject in this album."), messages.ERROR)
             return ""
         if (subject.checked_at is not None) == checked:
             # Twice the same click (a second tab, a reload): nothing to do, nothing to record.
-            state = "checked" if checked else "not checked"
-            self.message_user(request, f"{subject} was already {state}.", messages.INFO)
+            already = _("%(subject)s was already checked.") if checked else _("%(subject)s was already not checked.")
+            self.message_user(request, already % {"subject": subject}, messages.INFO)
             return f"subject-{subject.pk}"
         if checked:
             review.subject_mark_checked(subject=subject, by=_by(request))
-            text = f"{subject} is marked checked."
+            text = _("%(subject)s is marked checked.") % {"subject": subject}
         else:
             review.subject_mark_unchecked(subject=subject, by=_by(request))
-            text = f"{subject} is marked not checked."
+            text = _("%(subject)s is marked not checked.") % {"subject": subject}
         self.log_change(request, subject, text)
         self.message_user(request, text, messages.SUCCESS)
         return f"subject-{subject.pk}"
