@@ -105,9 +105,9 @@ def _when(upload: Upload, zone: zoneinfo.ZoneInfo) -> str:
     return timezone.localtime(at, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _in_album(upload: Upload) -> str:
+def _in_album(upload: Upload, ftp_user: FTPUser) -> str:
     """The file's path inside its album, as the photographer put it (a camera: below its album)."""
-    if upload.source_path and upload.ftp_user is not None and upload.ftp_user.kind == FTPUser.Kind.DEVICE:
+    if upload.source_path and ftp_user.kind == FTPUser.Kind.DEVICE:
         return upload.source_path.lstrip("/")
     return f"{upload.folder}/{upload.filename}" if upload.folder else upload.filename
 
@@ -135,7 +135,7 @@ def banner_lines(*, ftp_user: FTPUser, now: datetime | None = None) -> list[str]
             % {"count": total}
         ]
         for upload in found[:BANNER_MAX_LINES]:
-            path = f"{upload.job.internal_name}/{upload.album_name}/{_in_album(upload)}"
+            path = f"{upload.job.internal_name}/{upload.album_name}/{_in_album(upload, ftp_user)}"
             lines.append(
                 _one_line(
                     _("- %(path)s: %(reason)s (%(when)s)")
@@ -172,7 +172,7 @@ def rejected_file(*, ftp_user: FTPUser, album: Album) -> tuple[bytes, float] | N
             "",
         ]
         for upload in found:
-            lines.append(f"{_in_album(upload)}  ({_when(upload, zone)})")
+            lines.append(f"{_in_album(upload, ftp_user)}  ({_when(upload, zone)})")
             lines.append("    " + _one_line(_("Reason: %(reason)s") % {"reason": upload.reason}))
             lines.append("")
         lines.append(_("Fix these files and upload them again under the same name, or ask the studio."))
