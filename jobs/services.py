@@ -52,7 +52,7 @@ def rsa_key_bits(key: asyncssh.SSHKey) -> int:
 def account_create(*, name: str, time_zone: str | None = None, language: str | None = None) -> Account:
     name = name.strip()
     if not name:
-        raise Invalid("An account needs a name.")
+        raise Invalid(gettext("An account needs a name."))
     time_zone = settings.ACCOUNT_DEFAULT_TIME_ZONE if time_zone is None else time_zone
     language = settings.ACCOUNT_DEFAULT_LANGUAGE if language is None else language
     _account_locale_check(time_zone=time_zone, language=language)
@@ -60,7 +60,7 @@ def account_create(*, name: str, time_zone: str | None = None, language: str | N
         with transaction.atomic():
             return Account.objects.create(name=name, time_zone=time_zone, language=language)
     except IntegrityError:
-        raise Conflict(f"An account named {name!r} already exists.") from None
+        raise Conflict(gettext("An account named {name!r} already exists.").format(name=name)) from None
 
 
 def valid_time_zone(name: str) -> bool:
@@ -150,13 +150,17 @@ def account_add_member(*, account: Account, user: User, role: str = Membership.R
 def _clean_username(username: str) -> str:
     username = username.strip().lower()
     if not re.fullmatch(FTP_USERNAME_REGEX, username):
-        raise Invalid(f"FTP user name {username!r} is not allowed: use 3 to 64 of a-z, 0-9, '.', '_' and '-'.")
+        raise Invalid(
+            gettext("FTP user name {username!r} is not allowed: use 3 to 64 of a-z, 0-9, '.', '_' and '-'.").format(
+                username=username
+            )
+        )
     return username
 
 
 def _password_hash(password: str) -> str:
     if len(password) < 8:
-        raise Invalid("The password must have at least 8 characters.")
+        raise Invalid(gettext("The password must have at least 8 characters."))
     return make_password(password)
 
 
@@ -176,7 +180,7 @@ def ftp_user_create(
                 rejection_notices=kind != FTPUser.Kind.DEVICE,
             )
     except IntegrityError:
-        raise Conflict(f"The FTP user name {username!r} is taken.") from None
+        raise Conflict(gettext("The FTP user name {username!r} is taken.").format(username=username)) from None
 
 
 def ftp_user_set_password(*, ftp_user: FTPUser, password: str) -> FTPUser:
@@ -278,12 +282,14 @@ def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
     try:
         key = asyncssh.import_public_key(line)
     except (asyncssh.KeyImportError, ValueError) as exc:
-        raise Invalid(f"This is not an OpenSSH public key line: {exc}") from None
+        raise Invalid(gettext("This is not an OpenSSH public key line: {exc}").format(exc=exc)) from None
     algorithm = key.get_algorithm()
     if algorithm not in ACCEPTED_KEY_TYPES:
-        raise Invalid(f"Keys of type {algorithm} are not accepted; use Ed25519, ECDSA or RSA.")
+        raise Invalid(
+            gettext("Keys of type {algorithm} are not accepted; use Ed25519, ECDSA or RSA.").format(algorithm=algorithm)
+        )
     if algorithm == "ssh-rsa" and rsa_key_bits(key) < MIN_RSA_BITS:
-        raise Invalid(f"RSA keys need at least {MIN_RSA_BITS} bits.")
+        raise Invalid(gettext("RSA keys need at least {min_rsa_bits} bits.").format(min_rsa_bits=MIN_RSA_BITS))
     comment = key.get_comment() or ""
     exported = key.export_public_key("openssh").decode().split()
     try:
@@ -296,7 +302,7 @@ def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
                 comment=comment[:255],
             )
     except IntegrityError:
-        raise Conflict("This key is already on this FTP user.") from None
+        raise Conflict(gettext("This key is already on this FTP user.")) from None
 
 
 def ssh_key_remove(*, key: SSHKey) -> None:
@@ -314,8 +320,10 @@ def job_name_check(*, account: Account, internal_name: str, job: PhotoJob | None
     """
     if not re.fullmatch(JOB_INTERNAL_NAME_REGEX, internal_name):
         raise Invalid(
-            f"Job name {internal_name!r} is not allowed: start with a letter or digit, then up to 63"
-            " of letters, digits, '.', '_' and '-'."
+            gettext(
+                "Job name {name!r} is not allowed: start with a letter or digit, then up to 63"
+                " of letters, digits, '.', '_' and '-'."
+            ).format(name=internal_name)
         )
     taken = PhotoJob.objects.filter(account=account, internal_name=internal_name)
     if job is not None:
@@ -353,7 +361,11 @@ def job_update(*, job: PhotoJob, internal_name: str, title: str) -> PhotoJob:
 
 def _check_status(status: str) -> None:
     if status not in PhotoJob.Status.values:
-        raise Invalid(f"Unknown job status {status!r}: use one of {', '.join(PhotoJob.Status.values)}.")
+        raise Invalid(
+            gettext("Unknown job status {status!r}: use one of {choices}.").format(
+                status=status, choices=", ".join(PhotoJob.Status.values)
+            )
+        )
 
 
 def job_set_status(*, job: PhotoJob, status: str) -> PhotoJob:
