@@ -179,22 +179,24 @@ def worker(
     *,
     pool: str,
     concurrency: int = 1,
+    queue: str | None = None,
     environment: Mapping[str, str | os.PathLike[str]] | None = None,
     **env: str | os.PathLike[str],
 ) -> Service:
-    """``celery -A portal worker`` on this session's queue; returns once it is ready.
+    """``celery -A portal worker`` on this session's queue (or ``queue``); returns once it is ready.
 
     Its settings are this session's, then ``environment``, then ``env``.
     """
+    queue = queue or celery_app.conf.task_default_queue
     argv = [
         sys.executable, "-m", "celery", "-A", "portal", "worker",
         "--pool", pool, "--concurrency", str(concurrency),
-        "--queues", celery_app.conf.task_default_queue,
+        "--queues", queue,
         "--hostname", f"intake-{uuid.uuid4().hex[:8]}@%h",
         "--without-mingle", "--without-gossip", "--without-heartbeat",
         "--loglevel", os.environ.get("INTAKE_TEST_WORKER_LOGLEVEL", "INFO"),
     ]  # fmt: skip
-    service = Service(argv, child_env(**{**(environment or {}), **env}))
+    service = Service(argv, child_env(**{**(environment or {}), **env, "CELERY_QUEUE": queue}))
     try:
         service.wait_for_line(" ready.")
     except BaseException:

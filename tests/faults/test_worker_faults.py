@@ -25,7 +25,6 @@ from albums import intake
 from albums.models import Album, Photo, Upload
 from albums.tasks import process_upload
 from jobs.models import FTPUser, PhotoJob
-from portal.celery import app as celery_app
 from tests.conftest import PASSWORD
 from tests.faults.support import (
     GATED_STORAGE,
@@ -149,18 +148,22 @@ def test_the_same_task_delivered_twice_at_once_makes_one_photo(
     album: Album, ftp_user: FTPUser, gate: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (gate / "hold").touch()
-    # Messages earlier tests left in this session's queue would take both pool processes and be
-    # held at the gate before the two deliveries below arrive.
-    celery_app.control.purge()
-    with worker(pool="prefork", concurrency=2, STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate):
+    # A queue of its own: nothing an earlier test left queued, or a worker it left consuming the
+    # session's queue, can take one of the two deliveries (it failed that way only in the full suite).
+    queue = f"twice-{uuid.uuid4().hex[:8]}"
+    with worker(
+        pool="prefork", concurrency=2, queue=queue, STORAGE_BACKEND=GATED_STORAGE, INTAKE_TEST_GATE=gate
+    ) as celery:
         with monkeypatch.context() as m:  # queue it ourselves, twice, under one task id
             m.setattr(intake, "upload_queue", lambda upload_id: False)
             upload = register(album, ftp_user, tmp_path, "a.jpg", jpeg((3000, 2000)))
         task_id = str(uuid.uuid4())
-        process_upload.apply_async((upload.pk,), task_id=task_id)
-        process_upload.apply_async((upload.pk,), task_id=task_id)
+        process_upload.apply_async((upload.pk,), task_id=task_id, queue=queue)
+        process_upload.apply_async((upload.pk,), task_id=task_id, queue=queue)
 
-        both = wait_for(lambda: arrivals(gate)[1:] and arrivals(gate), timeout=60)
+        both = wait_for(
+            lambda: arrivals(gate)[1:] and arrivals(gate), timeout=60, describe=lambda: celery.output[-3000:]
+        )
         assert both[0].pid != both[1].pid  # two pool processes run the same task at the same time
         (gate / "hold").unlink()
         wait_for(lambda: state(upload) == "done", timeout=60)
