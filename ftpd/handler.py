@@ -328,6 +328,7 @@ class PortalFTPHandler(TLS_FTPHandler):
             self.client,
             disconnect=lambda: self.ioloop.call_later(0, self._disconnected_by_studio),
             bytes=self._bytes_received,
+            alive=lambda: not self._closed,
         )
 
     def _bytes_received(self) -> int:

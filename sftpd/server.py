@@ -133,6 +133,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         self._idle_timer: asyncio.TimerHandle | None = None
         self._live_token: str | None = None  # this session's row among the sessions open now (tree.live)
         self._lost = False
+        self._opening: asyncio.Future[str | None] | None = None  # held: the loop keeps only weak references
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -361,22 +362,26 @@ class PortalSSHServer(asyncssh.SSHServer):
             reason = "The studio ended this session."
             loop.call_soon_threadsafe(self._end, "disconnected by the studio", asyncssh.DISC_BY_APPLICATION, reason)
 
-        def unlist(done: asyncio.Future[str | None]) -> None:
-            if not done.cancelled() and done.exception() is None and done.result() is not None:
-                bridge.submit(live.registry().close, done.result())
+        def settle(done: asyncio.Future[str | None]) -> None:
+            # A callback, not code after the await: asyncssh may drop (not cancel) the task of a
+            # client that left at once, and the row must be unlisted all the same.
+            token = None if done.cancelled() or done.exception() is not None else done.result()
+            if token is not None and self._lost:  # the client left while the row was written
+                bridge.submit(live.registry().close, token)
+            elif token is not None:
+                self._live_token = token
 
-        opening = asyncio.ensure_future(
-            bridge.run(live.registry().open, client, disconnect=disconnect, bytes=lambda: self._stats.bytes)
+        self._opening = asyncio.ensure_future(
+            bridge.run(
+                live.registry().open,
+                client,
+                disconnect=disconnect,
+                bytes=lambda: self._stats.bytes,
+                alive=lambda: not self._lost,
+            )
         )
-        try:
-            token = await asyncio.shield(opening)
-        except asyncio.CancelledError:  # the connection went while the row was written
-            opening.add_done_callback(unlist)
-            raise
-        if token is not None and self._lost:  # the client left while the row was written
-            bridge.submit(live.registry().close, token)
-        else:
-            self._live_token = token
+        self._opening.add_done_callback(settle)
+        await asyncio.shield(self._opening)
 
     # --- sessions -----------------------------------------------------------------------------
 

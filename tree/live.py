@@ -47,6 +47,7 @@ LEASE = 45  # seconds a row stays listed without a renewal
 class _Session:
     disconnect: Callable[[], None]  # asks the door to end the session; called from the heartbeat thread
     bytes: Callable[[], int]  # the bytes the session has moved so far, read on the heartbeat
+    alive: Callable[[], bool]  # False once the door's connection is gone (a safety net for a missed close)
     disconnecting: bool = False
 
 
@@ -62,7 +63,14 @@ class Registry:
         self._thread: threading.Thread | None = None
         self._beats = 0
 
-    def open(self, client: Client, *, disconnect: Callable[[], None], bytes: Callable[[], int]) -> str | None:
+    def open(
+        self,
+        client: Client,
+        *,
+        disconnect: Callable[[], None],
+        bytes: Callable[[], int],
+        alive: Callable[[], bool] = lambda: True,
+    ) -> str | None:
         """List a session that just logged in; its token for ``close`` (None when it could not be listed)."""
         token = uuid.uuid4().hex
         now = timezone.now()
@@ -82,7 +90,7 @@ class Registry:
             logger.warning("could not list the session of %s", client.username, exc_info=True)
             return None
         with self._lock:
-            self._sessions[token] = _Session(disconnect, bytes)
+            self._sessions[token] = _Session(disconnect, bytes, alive)
             if self._thread is None and self._heartbeat:
                 self._thread = threading.Thread(target=self._run, name="live-sessions", daemon=True)
                 self._thread.start()
@@ -102,6 +110,10 @@ class Registry:
         self._beats += 1
         with self._lock:
             local = dict(self._sessions)
+        for token in [t for t, session in local.items() if not session.alive()]:
+            logger.warning("a session ended without being unlisted; unlisting it now")
+            self.close(token)
+            del local[token]
         requested = LiveSession.objects.filter(server=self.server, disconnect_requested_at__isnull=False)
         for token in requested.values_list("token", flat=True):
             session = local.get(token)
