@@ -163,7 +163,8 @@ class DatabaseBanStore:
     does); only a ban, one per many failures, is a row (``tree.models.LoginBan``), which the web
     process lists and lifts. A ban this process placed whose row is gone was lifted: its failures are
     forgotten then too, so the next wrong password starts a fresh count (as a lift in Redis deletes
-    the failures with the ban). Database trouble raises, and the guard fails open as with Redis.
+    the failures with the ban). A check is one indexed read per key; database trouble raises, and
+    the guard fails open as with Redis (a login needs the database anyway).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:

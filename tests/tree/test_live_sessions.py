@@ -125,3 +125,16 @@ def test_expired_ban_rows_are_cleared(db_guard: LoginGuard) -> None:
     assert db_guard.refusal("10.0.0.9", "anyone") == ""
     db_guard.expire()
     assert not LoginBan.objects.exists()
+
+
+def test_a_session_whose_connection_is_gone_is_unlisted_on_the_next_heartbeat(
+    account: Account, ftp_user: FTPUser
+) -> None:
+    registry = live.Registry(heartbeat=False)
+    connected = [True]
+    registry.open(_client(ftp_user), disconnect=lambda: None, bytes=lambda: 0, alive=lambda: connected[0])
+    registry.beat()
+    assert live.sessions_of(account=account).exists()
+    connected[0] = False  # the door missed its close: no ghost is renewed forever
+    registry.beat()
+    assert not LiveSession.objects.exists()
