@@ -337,7 +337,7 @@ class PortalFTPHandler(TLS_FTPHandler):
 
     def _disconnected_by_studio(self) -> None:
         if not self._closed:
-            self.respond("421 The studio ended this session.")
+            self.respond(gettext("421 The studio ended this session."))
             self.close_when_done()
 
     def handle_auth_success(self, home: str, password: str, msg_login: str) -> None:

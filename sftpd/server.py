@@ -29,13 +29,14 @@ import asyncssh
 from asyncssh.channel import SSHChannel
 from asyncssh.stream import SSHReader, SSHServerStreamSession, SSHWriter
 from django.conf import settings
+from django.utils.translation import gettext, ngettext
 
 from albums import notices
 from albums.models import Door
 from sftpd import algorithms, bridge
 from sftpd.protocol import PortalSFTPHandler
 from sftpd.vfs import PortalSFTPServer
-from tree import live
+from tree import live, refusals
 from tree import principal as principals
 from tree.guard import ConnectionCounter, LoginGuard
 from tree.principal import Client, Principal
@@ -58,8 +59,8 @@ class SessionStats:
 
 def _duration(seconds: float) -> str:
     if seconds >= 120 and seconds % 60 == 0:
-        return f"{int(seconds // 60)} minutes"
-    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
+        return gettext("{minutes} minutes").format(minutes=int(seconds // 60))
+    return ngettext("{seconds:g} second", "{seconds:g} seconds", int(seconds)).format(seconds=seconds)
 
 
 def _field(value: object) -> str:
@@ -147,7 +148,7 @@ class PortalSSHServer(asyncssh.SSHServer):
             self._end(
                 "too many connections",
                 asyncssh.DISC_TOO_MANY_CONNECTIONS,
-                "Too many connections from your address are logging in at once; try again in a moment.",
+                gettext("Too many connections from your address are logging in at once; try again in a moment."),
             )
             return
         self._counted_unauthenticated = True
@@ -281,7 +282,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         self._end(
             "login check failed",
             asyncssh.DISC_SERVICE_NOT_AVAILABLE,
-            "The server cannot check logins right now. Please try again in a few minutes.",
+            gettext("The server cannot check logins right now. Please try again in a few minutes."),
         )
 
     async def _accept(self, principal: Principal) -> bool:
@@ -311,12 +312,11 @@ class PortalSSHServer(asyncssh.SSHServer):
 
     def _refuse_session(self, principal: Principal) -> None:
         limit = settings.LOGIN_MAX_SESSIONS_PER_USER
-        self._end(
-            "too many sessions",
-            asyncssh.DISC_TOO_MANY_CONNECTIONS,
-            f"{principal.username} already has {limit} connections open, the most allowed at once. "
-            "Close one and try again.",
-        )
+        with refusals.speaking(refusals.language_of(principal.ftp_user)):
+            reason = gettext(
+                "{user} already has {limit} connections open, the most allowed at once. Close one and try again."
+            ).format(user=principal.username, limit=limit)
+        self._end("too many sessions", asyncssh.DISC_TOO_MANY_CONNECTIONS, reason)
 
     def _failed(self, method: str, username: str) -> None:
         self._failures += 1
@@ -325,7 +325,7 @@ class PortalSSHServer(asyncssh.SSHServer):
             self._end(
                 "too many failed attempts",
                 asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE,
-                "Too many failed login attempts on this connection.",
+                gettext("Too many failed login attempts on this connection."),
             )
 
     async def auth_completed(self) -> None:
@@ -333,7 +333,7 @@ class PortalSSHServer(asyncssh.SSHServer):
         principal = self._candidate
         if principal is None or principal.username != self._username.lower():
             # Never reached by a client asyncssh let through properly; refuse rather than trust it.
-            self._end("refused", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, "Login failed.")
+            self._end("refused", asyncssh.DISC_NO_MORE_AUTH_METHODS_AVAILABLE, gettext("Login failed."))
             return
         if self._counted_unauthenticated:
             self._counter.close_unauthenticated(self._address)
@@ -359,7 +359,8 @@ class PortalSSHServer(asyncssh.SSHServer):
         loop = asyncio.get_running_loop()
 
         def disconnect() -> None:  # called from the registry's heartbeat thread
-            reason = "The studio ended this session."
+            with refusals.speaking(refusals.language_of(client.ftp_user)):
+                reason = gettext("The studio ended this session.")
             loop.call_soon_threadsafe(self._end, "disconnected by the studio", asyncssh.DISC_BY_APPLICATION, reason)
 
         def settle(done: asyncio.Future[str | None]) -> None:
@@ -406,8 +407,6 @@ class PortalSSHServer(asyncssh.SSHServer):
         if remaining > 0:
             self._schedule_idle_check(remaining)
             return
-        self._end(
-            "idle timeout",
-            asyncssh.DISC_BY_APPLICATION,
-            f"Disconnected after {_duration(timeout)} without activity.",
-        )
+        with refusals.speaking(refusals.language_of(self._candidate.ftp_user if self._candidate else None)):
+            reason = gettext("Disconnected after {duration} without activity.").format(duration=_duration(timeout))
+        self._end("idle timeout", asyncssh.DISC_BY_APPLICATION, reason)
