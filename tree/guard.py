@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 logger = logging.getLogger("tree.guard")
 
@@ -246,8 +247,8 @@ class RedisBanStore:
 
 def _wait(seconds: int) -> str:
     if seconds >= 120:
-        return f"{-(-seconds // 60)} minutes"
-    return f"{seconds} seconds"
+        return gettext("{minutes} minutes").format(minutes=-(-seconds // 60))
+    return gettext("{seconds} seconds").format(seconds=seconds)
 
 
 def _pair(address: str, username: str) -> str:
@@ -274,9 +275,11 @@ class LoginGuard:
         wait = _wait(self.policy.duration)
         try:
             if self.store.banned(_address(address)):
-                return f"Too many failed logins from your address. Try again in {wait}."
+                return gettext("Too many failed logins from your address. Try again in {wait}.").format(wait=wait)
             if self.store.banned(_pair(address, username)):
-                return f"Too many failed logins for {username!r} from your address. Try again in {wait}."
+                return gettext(
+                    "Too many failed logins for {username!r} from your address. Try again in {wait}."
+                ).format(username=username, wait=wait)
         except RedisSkipped:
             pass
         except Exception:  # Redis down: fail open, loudly
