@@ -55,6 +55,8 @@ from django.utils import timezone
 
 from albums import broker, imaging, photos, storage
 from albums.models import Photo, Section, Upload
+from audit import context as audit_context
+from audit.services import event_record
 from devices import profiles, reports
 from devices.models import Device
 from jobs.models import FTPUser
@@ -154,6 +156,7 @@ def upload_claim(*, upload_id: int, token: str) -> Upload | None:
                 finished_at=now,
                 updated_at=now,
             )
+            _record(upload_id, FAILED, _gave_up(before["attempts"], last_error))
             claimed = False
         else:
             claimed = bool(
@@ -177,11 +180,41 @@ def upload_claim(*, upload_id: int, token: str) -> Upload | None:
 def _finish(upload: Upload, token: str, **fields: object) -> bool:
     """End the attempt under ``token``; False when the claim was lost meanwhile."""
     now = timezone.now()
-    return bool(
-        Upload.objects.filter(pk=upload.pk, state=PROCESSING, claimed_by=token).update(
-            finished_at=now, updated_at=now, **fields
+    with transaction.atomic(savepoint=False):  # usually inside the caller's: no savepoint round trips
+        finished = bool(
+            Upload.objects.filter(pk=upload.pk, state=PROCESSING, claimed_by=token).update(
+                finished_at=now, updated_at=now, **fields
+            )
         )
+        if finished:
+            _record(upload.pk, str(fields["state"]), str(fields.get("reason", "")), known=upload)
+    return finished
+
+
+def _record(upload_id: int, state: str, reason: str = "", *, action: str = "", known: Upload | None = None) -> None:
+    """An upload's state change in the audit log: one INSERT (and a SELECT of its account and file
+    name unless the caller has the row: ``known``).
+
+    What the intake decides (done, rejected, failed) is the system's, whoever's request or task ran
+    it; a re-process is whoever asked for it (``action``).
+    """
+    if known is not None:
+        account_id, filename = known.account_id, known.filename
+    else:
+        account_id, filename = Upload.objects.filter(pk=upload_id).values_list("account_id", "filename").get()
+    target = Upload(pk=upload_id, filename=filename, state=state)
+    event = partial(
+        event_record,
+        action=action or f"upload.{state}",
+        account=account_id,
+        target=target,
+        detail={"reason": reason} if reason else {},
     )
+    if action:
+        event()
+        return
+    with audit_context.acting(audit_context.SYSTEM):
+        event()
 
 
 class _LostClaim(Exception):
@@ -208,6 +241,7 @@ def upload_release(*, upload_id: int, token: str, error: BaseException) -> bool:
         mine = Upload.objects.filter(pk=upload_id, state=PROCESSING, claimed_by=token)
         if attempts >= settings.INTAKE_MAX_ATTEMPTS:
             mine.update(state=FAILED, reason=_gave_up(attempts, text), finished_at=now, updated_at=now)
+            _record(upload_id, FAILED, _gave_up(attempts, text))
             logger.warning("upload %s failed after %s attempts: %s", upload_id, attempts, text)
             return False
         mine.update(state=RECEIVED, reason=text, updated_at=now)
@@ -230,6 +264,7 @@ def upload_fail(*, upload_id: int, task_id: str, reason: str, token: str | None 
         Upload.objects.filter(pk=upload_id, state=PROCESSING, claimed_by=held.claimed_by).update(
             state=FAILED, reason=_clip_reason(reason), finished_at=now, updated_at=now
         )
+        _record(upload_id, FAILED, _clip_reason(reason))
     _remove_leftovers(held, held.claimed_by)
     logger.warning("upload %s failed: %s", upload_id, reason)
     return True
@@ -655,4 +690,5 @@ def upload_reprocess(*, upload_ids: list[int]) -> list[int]:
             if updated:
                 transaction.on_commit(partial(upload_queue, upload_id))
                 queued.append(upload_id)
+                _record(upload_id, RECEIVED, action="upload.reprocess")
     return queued

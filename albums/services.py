@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from albums import outbox, photos, storage
 from albums.models import SECTION_OF_FOLDER, Album, Door, Photo, Upload
+from audit.services import event_record
 from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound
 from jobs.models import FTPUser, PhotoJob
 from subjects import assignment
@@ -59,7 +60,9 @@ def album_create(*, job: PhotoJob, name: str, ftp_user: FTPUser | None = None) -
     album_name_check(job=job, name=name)
     try:
         with transaction.atomic():
-            return Album.objects.create(job=job, name=name, created_by=ftp_user)
+            album = Album.objects.create(job=job, name=name, created_by=ftp_user)
+            event_record(action="album.create", account=job.account_id, target=album, detail={"job": job.internal_name})
+            return album
     except IntegrityError:
         raise Conflict(f"The album {name!r} already exists.") from None
 
@@ -68,9 +71,12 @@ def album_rename(*, album: Album, name: str) -> Album:
     album_name_check(job=album.job, name=name, album=album)
     try:
         with transaction.atomic():
-            album.name = name
+            before, album.name = album.name, name
             album.save(update_fields=["name"])
             Upload.objects.filter(album=album).update(album_name=name)
+            event_record(
+                action="album.rename", account=album.job.account_id, target=album, detail={"from": before, "to": name}
+            )
     except IntegrityError:
         raise Conflict(f"The album {name!r} already exists.") from None
     return album
@@ -80,7 +86,9 @@ def album_delete(*, album: Album) -> None:
     """Remove an album that holds no photos (the SFTP layer checks its folder is empty)."""
     if album.photos.exists():
         raise Conflict(f"The album {album.name!r} still has photos.")
-    album.delete()
+    with transaction.atomic():
+        event_record(action="album.delete", account=album.job.account_id, target=album)
+        album.delete()
 
 
 # --- files reported by the tree ---------------------------------------------------------------
@@ -149,6 +157,13 @@ def file_finished(*, where: FilePath, received: ReceivedFile, replaces: bool = T
             size=received.size,
             sha256=received.sha256,
         )
+        # The one event of the hot path: who sent which file, from where (the actor: the door's FTP user).
+        event_record(
+            action="upload.receive",
+            account=job.account_id,
+            target=upload,
+            detail={"path": upload.path, "size": received.size, "door": received.door},
+        )
         # The close is answered once this commits; the outbox sends the task in the background.
         transaction.on_commit(lambda: outbox.submit(upload.pk))
     logger.info(
@@ -198,6 +213,12 @@ def file_renamed(*, old: FilePath, new: FilePath, replaces: bool = True) -> None
             section=section,
         )
         _assign_on_commit(old.album.pk, new.album.pk)
+        event_record(
+            action="file.rename",
+            account=new.album.job.account_id,
+            target=new.album,
+            detail={"from": _path_of(old), "to": _path_of(new)},
+        )
 
 
 def file_removed(*, where: FilePath, door: Door) -> None:
@@ -210,19 +231,38 @@ def file_removed(*, where: FilePath, door: Door) -> None:
         )
         for photo in Photo.objects.filter(where.same_path_q()):
             photo_leave_path(photo=photo)
+        event_record(
+            action="file.remove",
+            account=where.album.job.account_id,
+            target=where.album,
+            detail={"path": _path_of(where), "door": door},
+        )
 
 
 # --- photos -----------------------------------------------------------------------------------
 
 
 def photo_leave_path(*, photo: Photo) -> None:
-    """The photo's path stops listing its bytes (deleted, renamed over): hand it over, or delete it."""
+    """The photo's path stops listing its bytes (deleted, renamed over): hand it over, or delete it.
+
+    Part of a file's rename or removal, whose one event (``file.rename``, ``file.remove``) covers it.
+    """
     if not photos.photo_hand_over(photo=photo):
-        photo_delete(photo=photo)
+        _photo_delete(photo)
 
 
+@transaction.atomic
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo and its renditions; the originals stay with their uploads in the log."""
+    event_record(
+        action="photo.delete",
+        account=Album.objects.filter(pk=photo.album_id).values_list("job__account_id", flat=True).first(),
+        target=photo,
+    )
+    _photo_delete(photo)
+
+
+def _photo_delete(photo: Photo) -> None:
     renditions = [name for name in (photo.thumbnail.name, photo.preview.name) if name]
     album_id = photo.album_id
     photo.delete()
@@ -233,6 +273,10 @@ def photo_delete(*, photo: Photo) -> None:
             storage.delete(name)
 
     transaction.on_commit(delete_renditions)
+
+
+def _path_of(where: FilePath) -> str:
+    return "/".join(part for part in (where.album.name, where.folder, where.filename) if part)
 
 
 def _assign_on_commit(*album_ids: int) -> None:

@@ -9,7 +9,7 @@ in ``acting(...)`` itself.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -32,20 +32,30 @@ class Actor:
 
 SYSTEM = Actor(kind="system", name="system")
 
-_current: ContextVar[Actor] = ContextVar("audit_actor", default=SYSTEM)
+# An actor, or a function that tells it when an event is recorded (the web's: a request's user is
+# looked up only by a request that writes, and a login during the request counts).
+_current: ContextVar[Actor | Callable[[], Actor]] = ContextVar("audit_actor", default=SYSTEM)
 
 
 def current() -> Actor:
-    return _current.get()
+    actor = _current.get()
+    return actor if isinstance(actor, Actor) else actor()
 
 
 @contextmanager
-def acting(actor: Actor) -> Iterator[Actor]:
+def acting(actor: Actor | Callable[[], Actor]) -> Iterator[None]:
     token = _current.set(actor)
     try:
-        yield actor
+        yield
     finally:
         _current.reset(token)
+
+
+def enter(actor: Actor) -> None:
+    """Act as ``actor`` for the rest of the current context: a door's session, whose thread (FTP) or
+    asyncio task (SFTP, whose thread-pool calls go through ``sync_to_async``, which copies it) serves
+    that one FTP user until it ends."""
+    _current.set(actor)
 
 
 def staff(user: AbstractBaseUser | AnonymousUser, address: str | None = None) -> Actor:

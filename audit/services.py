@@ -12,15 +12,20 @@ from jobs.models import Account
 
 
 def event_record(
-    *, action: str, account: Account | None, target: models.Model | None = None, detail: dict[str, Any] | None = None
+    *,
+    action: str,
+    account: Account | int | None,
+    target: models.Model | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Record that the current actor (``audit.context``) did ``action`` to ``target`` in ``account``.
 
     Call it inside the service's transaction, so an event exists exactly when its write does.
+    ``account`` may be an id (the intake knows only that, and one INSERT is all it pays).
     """
     actor = context.current()
     return AuditEvent.objects.create(
-        account=account,
+        account_id=account if isinstance(account, int) or account is None else account.pk,
         actor_kind=actor.kind,
         actor_name=actor.name[:150],
         actor_user_id=actor.user_id,

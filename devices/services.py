@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from albums import services as album_services
 from albums.models import Album, Section
+from audit.services import event_record
 from devices import profiles
 from devices.models import Device
 from jobs import services as job_services
@@ -63,6 +64,12 @@ def device_create(
             test_patterns=", ".join(_patterns(test_patterns)),
             expected_interval_hours=expected_interval_hours,
         )
+        event_record(
+            action="device.create",
+            account=account,
+            target=device,
+            detail={"job": job.internal_name, "album": album.name, "section": section, "profile": profile},
+        )
     logger.info("device created %s album=%s profile=%s", user.username, album.pk, profile)
     return device
 
@@ -75,9 +82,11 @@ def is_connection_test(device: Device, filename: str) -> bool:
 
 def device_test_received(*, device: Device, name: str, address: str | None) -> None:
     """Record a connection test: shown on the device page, never a photo."""
-    Device.objects.filter(pk=device.pk).update(
-        last_test_at=timezone.now(), last_test_address=address, last_test_name=name
-    )
+    with transaction.atomic():
+        Device.objects.filter(pk=device.pk).update(
+            last_test_at=timezone.now(), last_test_address=address, last_test_name=name
+        )
+        event_record(action="device.test", account=device.ftp_user.account_id, target=device, detail={"name": name})
     logger.info("connection test received device=%s name=%r address=%s", device, name, address or "-")
 
 
@@ -86,6 +95,7 @@ def device_lift_bans(*, device: Device) -> int:
     user = device.ftp_user
     addresses = [a for a in (user.last_login_address, device.last_test_address) if a]
     lifted = guard.lift_bans(user.username, addresses)
+    event_record(action="device.lift_bans", account=user.account_id, target=device, detail={"lifted": lifted})
     logger.info("bans lifted for device %s: %d", user.username, lifted)
     return lifted
 
@@ -94,5 +104,12 @@ def device_update(*, device: Device, test_patterns: str, expected_interval_hours
     """Change which names are the camera's connection tests ("" = its profile's) and when it counts as silent."""
     device.test_patterns = ", ".join(_patterns(test_patterns))
     device.expected_interval_hours = expected_interval_hours or None
-    device.save(update_fields=["test_patterns", "expected_interval_hours"])
+    with transaction.atomic():
+        device.save(update_fields=["test_patterns", "expected_interval_hours"])
+        event_record(
+            action="device.update",
+            account=device.ftp_user.account_id,
+            target=device,
+            detail={"test_patterns": device.test_patterns, "expected_interval_hours": device.expected_interval_hours},
+        )
     return device

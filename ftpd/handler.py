@@ -39,6 +39,7 @@ from pyftpdlib.handlers.ftp.producers import BufferedIteratorProducer
 
 from albums import notices
 from albums.models import Door
+from audit import context as audit_context
 from ftpd import listing
 from ftpd.replies import reply, syntax_error
 from ftpd.transfers import ABORTED, BROKEN, DownloadFile, LateActiveDTP, SecureDTP, UploadFile
@@ -307,6 +308,7 @@ class PortalFTPHandler(TLS_FTPHandler):
 
     def _begin(self, found: Principal) -> None:
         self.client = Client(principal=found, door=self._door(), address=self.remote_ip)
+        audit_context.enter(audit_context.ftp_user(found.ftp_user, self.remote_ip))  # this thread: the audit's actor
         # From here on this session speaks the account's language (before login: LANGUAGE_CODE). The
         # thread is this session's alone (pyftpdlib's ThreadedFTPServer), so its replies, the tree's
         # sentences and the transfers' answers all follow.

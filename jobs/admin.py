@@ -28,6 +28,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy
 
 from jobs import selectors, services
 from jobs.exceptions import PortalError
@@ -211,21 +212,71 @@ class PortalGroupAdmin(UnseenRowsMixin, GroupAdmin):
 # --- accounts and FTP users -------------------------------------------------------------------
 
 
-class MembershipInline(ScopedChoicesMixin, ReadOnlyMixin, admin.TabularInline):
+class MembershipInline(ScopedChoicesMixin, admin.TabularInline):
+    """Members of a studio: an operator (superuser) adds and changes them here, an owner on the members
+    page; either way through ``jobs.services.account_add_member`` (``AccountAdmin.save_formset``)."""
+
     model = Membership
     extra = 0
-    fields = readonly_fields = ("user", "role")
+    fields = ("user", "role")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True  # the rows are the account's, which the admin already scopes
 
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyMixin, AccountScopedAdmin):
-    """Studios are created and staffed on the command line (``account create``, ``account add-member``)."""
+    """Studios are created on the command line (``account create``); members are added with
+    ``account add-member``, on the members page (owners) or here (operators)."""
 
     account_path = "pk"
     list_display = ["name", "created_at"]
     search_fields = ["name"]
-    fields = readonly_fields = ("name", "created_at")
+    fields = readonly_fields = ("name", "created_at", "members_page")
     inlines = [MembershipInline]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)  # for the members inline: the account's own fields stay
+
+    @admin.display(description=gettext_lazy("members"))
+    def members_page(self, obj: Account) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("jobs:members", args=[obj.pk]), gettext_lazy("The studio's members page")
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> tuple[str, ...]:
+        if obj is not None and selectors.can_manage_members(request.user, obj):
+            return self.readonly_fields
+        return ("name", "created_at")
+
+    def get_fields(self, request: HttpRequest, obj: Account | None = None) -> tuple[str, ...]:
+        return self.get_readonly_fields(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        account = form.instance
+        deleted = [f for f in formset.initial_forms if formset.can_delete and formset._should_delete_form(f)]
+        for f in deleted:
+            services.membership_remove(membership=f.instance)
+        for f in formset.forms:
+            if f in deleted or not f.has_changed() or not f.cleaned_data:
+                continue
+            if f.instance.pk is not None and "user" in f.changed_data:  # the row now names someone else
+                services.membership_remove(membership=Membership.objects.get(pk=f.instance.pk))
+            services.account_add_member(account=account, user=f.cleaned_data["user"], role=f.cleaned_data["role"])
+        # What Django's change message reads from a saved formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 class SSHKeyInline(ScopedChoicesMixin, ReadOnlyMixin, admin.TabularInline):

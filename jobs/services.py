@@ -14,10 +14,15 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from audit import context as audit_context
+from audit.services import event_record
 from jobs.exceptions import Conflict, Invalid
 from jobs.models import (
     FTP_USERNAME_REGEX,
@@ -58,7 +63,9 @@ def account_create(*, name: str, time_zone: str | None = None, language: str | N
     _account_locale_check(time_zone=time_zone, language=language)
     try:
         with transaction.atomic():
-            return Account.objects.create(name=name, time_zone=time_zone, language=language)
+            account = Account.objects.create(name=name, time_zone=time_zone, language=language)
+            event_record(action="account.create", account=account, target=account)
+            return account
     except IntegrityError:
         raise Conflict(gettext("An account named {name!r} already exists.").format(name=name)) from None
 
@@ -92,8 +99,6 @@ def account_set_locale(*, account: Account, time_zone: str, language: str) -> Ac
     before = {"time_zone": account.time_zone, "language": account.language}
     account.time_zone, account.language = time_zone, language
     account.save(update_fields=["time_zone", "language"])
-    from audit.services import event_record  # not at the top: audit.services imports jobs.models
-
     event_record(
         action="account.locale_set",
         account=account,
@@ -136,15 +141,145 @@ def _studio_staff_group() -> Group:
     return group
 
 
-@transaction.atomic
-def account_add_member(*, account: Account, user: User, role: str = Membership.Role.STAFF) -> Membership:
-    """Give a user a place in a studio: admin access (staff, the studio staff permissions) scoped to it."""
-    membership, _ = Membership.objects.update_or_create(account=account, user=user, defaults={"role": role})
+def _check_role(role: str) -> str:
+    if role not in Membership.Role.values:
+        raise Invalid(gettext("Unknown role {role!r}: use owner or staff.").format(role=role))
+    return role
+
+
+def _keeps_an_owner(membership: Membership) -> None:
+    """Refuse to take the last owner away from an account: nobody could manage its FTP users then."""
+    others = Membership.objects.filter(account_id=membership.account_id, role=Membership.Role.OWNER)
+    if membership.role == Membership.Role.OWNER and not others.exclude(pk=membership.pk).exists():
+        raise Conflict(
+            gettext("{user} is the last owner of {account}: make someone else owner first.").format(
+                user=membership.user, account=membership.account
+            )
+        )
+
+
+def _grant_admin_access(user: User) -> None:
+    """What lets a member log in to the admin: ``is_staff`` and the studio staff permissions."""
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
     user.groups.add(_studio_staff_group())
+
+
+def _revoke_admin_access(user: User) -> None:
+    """A login left in no studio can no longer log in to the admin (superusers keep theirs)."""
+    if user.is_superuser or Membership.objects.filter(user=user).exists():
+        return
+    user.groups.remove(*Group.objects.filter(name=STUDIO_STAFF_GROUP))
+    if user.is_staff:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def account_add_member(*, account: Account, user: User, role: str = Membership.Role.STAFF) -> Membership:
+    """Give a login a place (``role``) in a studio, or change its role there; the one path for the
+    command, the admin and the members page.
+
+    The login gets admin access (``is_staff``, the studio staff permissions); its rows stay scoped to
+    its accounts, and what it may do there follows its role (``jobs.selectors.role_of``).
+    """
+    _check_role(role)
+    membership = Membership.objects.select_for_update().filter(account=account, user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(account=account, user=user, role=role)
+        event_record(action="membership.add", account=account, target=membership, detail={"role": role})
+    elif membership.role != role:
+        _keeps_an_owner(membership)
+        before, membership.role = membership.role, role
+        membership.save(update_fields=["role"])
+        event_record(
+            action="membership.change_role", account=account, target=membership, detail={"from": before, "to": role}
+        )
+    _grant_admin_access(user)
     return membership
+
+
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    return account_add_member(account=membership.account, user=membership.user, role=role)
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Take a login out of a studio (never its last owner); a login left in no studio loses admin access."""
+    membership = Membership.objects.select_for_update().select_related("account", "user").get(pk=membership.pk)
+    _keeps_an_owner(membership)
+    event_record(
+        action="membership.remove", account=membership.account, target=membership, detail={"role": membership.role}
+    )
+    membership.delete()
+    _revoke_admin_access(membership.user)
+
+
+def _checked_login_password(password: str, user: User) -> str:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise Invalid(" ".join(str(m) for m in exc.messages)) from None
+    return password
+
+
+def login_create(*, username: str, password: str | None, account: Account | None = None) -> User:
+    """A new web login. ``password`` None: it has none yet (an invitation sets it through a one-time link).
+
+    ``account``: the studio it is made for, so the event shows in that studio's log.
+    """
+    username = username.strip()
+    if not username:
+        raise Invalid(gettext("A login needs a user name."))
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        raise Invalid(
+            gettext("User name {username!r} is not allowed: use letters, digits and @ . + - _ only.").format(
+                username=username
+            )
+        ) from None
+    user = User(username=username)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(_checked_login_password(password, user))
+    try:
+        with transaction.atomic():
+            user.save()
+            event_record(action="user.create", account=account, target=user)
+    except IntegrityError:
+        raise Conflict(gettext("The user name {username!r} is taken.").format(username=username)) from None
+    return user
+
+
+def login_set_password(*, user: User, password: str, account: Account | None = None) -> User:
+    user.set_password(_checked_login_password(password, user))
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        event_record(action="user.set_password", account=account, target=user)
+    return user
+
+
+@transaction.atomic
+def account_member_onboard(
+    *, account: Account, username: str, role: str, password: str | None = None
+) -> tuple[Membership, bool]:
+    """Add ``username`` to ``account`` as ``role``, making the login when there is none (with
+    ``password``, or without one for an invitation); ``password`` also replaces an existing login's.
+
+    Returns the membership and whether the login is new. ``manage.py account add-member`` and the
+    members page's "invite" both come here.
+    """
+    _check_role(role)
+    user = User.objects.filter(username=username.strip()).first()
+    created = user is None
+    if user is None:
+        user = login_create(username=username, password=password, account=account)
+    elif password is not None:
+        login_set_password(user=user, password=password, account=account)
+    return account_add_member(account=account, user=user, role=role), created
 
 
 def _clean_username(username: str) -> str:
@@ -172,40 +307,61 @@ def ftp_user_create(
     hashed = _password_hash(password) if password is not None else ""
     try:
         with transaction.atomic():
-            return FTPUser.objects.create(
+            user = FTPUser.objects.create(
                 account=account,
                 username=username,
                 password=hashed,
                 kind=kind,
                 rejection_notices=kind != FTPUser.Kind.DEVICE,
             )
+            event_record(action="ftp_user.create", account=account, target=user, detail={"kind": kind})
+            return user
     except IntegrityError:
         raise Conflict(gettext("The FTP user name {username!r} is taken.").format(username=username)) from None
 
 
+@transaction.atomic
 def ftp_user_set_password(*, ftp_user: FTPUser, password: str) -> FTPUser:
     ftp_user.password = _password_hash(password)
     ftp_user.save(update_fields=["password"])
+    event_record(action="ftp_user.set_password", account=ftp_user.account, target=ftp_user)
     return ftp_user
 
 
 def ftp_user_set_plain_ftp(*, ftp_user: FTPUser, allowed: bool) -> FTPUser:
     """Let this FTP user log in over plain FTP (its password crosses the network readable; for cameras)."""
     ftp_user.allow_plain_ftp = allowed
-    ftp_user.save(update_fields=["allow_plain_ftp"])
+    with transaction.atomic():
+        ftp_user.save(update_fields=["allow_plain_ftp"])
+        event_record(
+            action="ftp_user.set_plain_ftp", account=ftp_user.account, target=ftp_user, detail={"allowed": allowed}
+        )
     return ftp_user
 
 
 def ftp_user_set_rejection_notices(*, ftp_user: FTPUser, enabled: bool) -> FTPUser:
     """Show this FTP user its rejections (login banner, REJECTED.txt; DESIGN §12). Devices start with it off."""
     ftp_user.rejection_notices = enabled
-    ftp_user.save(update_fields=["rejection_notices"])
+    with transaction.atomic():
+        ftp_user.save(update_fields=["rejection_notices"])
+        event_record(
+            action="ftp_user.set_rejection_notices",
+            account=ftp_user.account,
+            target=ftp_user,
+            detail={"enabled": enabled},
+        )
     return ftp_user
 
 
 def ftp_user_set_active(*, ftp_user: FTPUser, is_active: bool) -> FTPUser:
     ftp_user.is_active = is_active
-    ftp_user.save(update_fields=["is_active"])
+    with transaction.atomic():
+        ftp_user.save(update_fields=["is_active"])
+        event_record(
+            action="ftp_user.activate" if is_active else "ftp_user.deactivate",
+            account=ftp_user.account,
+            target=ftp_user,
+        )
     return ftp_user
 
 
@@ -267,11 +423,20 @@ def ftp_user_authenticate_password(*, username: str, password: str) -> FTPUser |
     return found if matches else None
 
 
+@transaction.atomic
 def ftp_user_record_login(*, ftp_user: FTPUser, address: str | None, key: SSHKey | None = None) -> None:
+    """A successful login: when and from where (and with which key); an event of this FTP user's own."""
     now = timezone.now()
     FTPUser.objects.filter(pk=ftp_user.pk).update(last_login_at=now, last_login_address=address)
     if key is not None:
         SSHKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    with audit_context.acting(audit_context.ftp_user(ftp_user, address)):
+        event_record(
+            action="ftp_user.login",
+            account=Account(pk=ftp_user.account_id),
+            target=ftp_user,
+            detail={"key": key.fingerprint} if key is not None else {},
+        )
 
 
 def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
@@ -294,18 +459,25 @@ def ssh_key_add(*, ftp_user: FTPUser, public_key: str) -> SSHKey:
     exported = key.export_public_key("openssh").decode().split()
     try:
         with transaction.atomic():
-            return SSHKey.objects.create(
+            added = SSHKey.objects.create(
                 ftp_user=ftp_user,
                 key_type=algorithm,
                 public_key=f"{exported[0]} {exported[1]}",
                 fingerprint=key.get_fingerprint("sha256"),
                 comment=comment[:255],
             )
+            event_record(
+                action="ssh_key.add", account=ftp_user.account, target=added, detail={"ftp_user": ftp_user.username}
+            )
+            return added
     except IntegrityError:
         raise Conflict(gettext("This key is already on this FTP user.")) from None
 
 
+@transaction.atomic
 def ssh_key_remove(*, key: SSHKey) -> None:
+    ftp_user = key.ftp_user
+    event_record(action="ssh_key.remove", account=ftp_user.account, target=key, detail={"ftp_user": ftp_user.username})
     key.delete()
 
 
@@ -340,7 +512,9 @@ def job_create(
     _check_status(status)
     try:
         with transaction.atomic():
-            return PhotoJob.objects.create(account=account, internal_name=internal_name, title=title, status=status)
+            job = PhotoJob.objects.create(account=account, internal_name=internal_name, title=title, status=status)
+            event_record(action="job.create", account=account, target=job, detail={"status": status})
+            return job
     except IntegrityError:  # created by someone else since the check
         raise _job_name_taken(internal_name) from None
 
@@ -353,6 +527,9 @@ def job_update(*, job: PhotoJob, internal_name: str, title: str) -> PhotoJob:
         with transaction.atomic():
             job.internal_name, job.title = internal_name, title
             job.save(update_fields=["internal_name", "title"])
+            after = internal_name, title
+            changed = {k: [a, b] for k, a, b in zip(("internal_name", "title"), before, after, strict=True) if a != b}
+            event_record(action="job.update", account=job.account, target=job, detail=changed)
     except IntegrityError:  # taken by someone else since the check
         job.internal_name, job.title = before
         raise _job_name_taken(internal_name) from None
@@ -372,7 +549,10 @@ def job_set_status(*, job: PhotoJob, status: str) -> PhotoJob:
     """Change a job's status. A job that leaves ``planned`` disappears from SFTP at once."""
     _check_status(status)
     if job.status != status:
-        job.status = status
+        before, job.status = job.status, status
         job.status_changed_at = timezone.now()
-        job.save(update_fields=["status", "status_changed_at"])
+        with transaction.atomic():
+            job.save(update_fields=["status", "status_changed_at"])
+            detail = {"from": before, "to": status}
+            event_record(action="job.set_status", account=job.account, target=job, detail=detail)
     return job

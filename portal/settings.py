@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Writes during a request are recorded in the audit log as the logged-in user's, from its address.
+    "audit.middleware.AuditActorMiddleware",
     # Times on every page in the studio's zone (portal.timezones says which studio's).
     "portal.timezones.AccountTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -10,6 +10,7 @@ needs asyncssh.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Callable
@@ -57,7 +58,8 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def submit(fn: Callable[..., Any], *args: Any) -> None:
     """Run a sync function in the I/O pool without waiting for it (from a synchronous asyncssh hook)."""
-    _io_pool.submit(_with_connections, fn, *args)
+    # A pool thread does not inherit context variables: the caller's (the audit's actor) goes along.
+    _io_pool.submit(contextvars.copy_context().run, _with_connections, fn, *args)
 
 
 async def run_auth(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -21,6 +21,7 @@ import asyncssh
 from asyncssh import SFTPAttrs, SFTPName
 from django.utils.translation import gettext_lazy as _
 
+from audit import context as audit_context
 from jobs.exceptions import (
     Conflict,
     Forbidden,
@@ -85,6 +86,9 @@ class PortalSFTPServer(asyncssh.SFTPServer):
         super().__init__(chan)
         conn = chan.get_connection()
         self.client: Client = conn.get_extra_info("portal_client")
+        # asyncssh starts this session's task right after making this object: the task (and every
+        # bridge.run, which copies it) acts as this FTP user in the audit log.
+        audit_context.enter(audit_context.ftp_user(self.client.ftp_user, self.client.address))
         self.tree = Tree(self.client)
         self.stats = conn.get_extra_info("portal_stats")
         self._writing: dict[StagedUpload, asyncio.Future[None]] = {}  # one buffer write in flight per upload

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from albums.models import Album, Photo, Section
+from audit.services import event_record
 from jobs.exceptions import Invalid, NotFound
 from subjects import assignment, codes
 from subjects.models import PhotoScan, Subject
@@ -207,6 +208,12 @@ def photos_move(
             scan.manual_subjects = manual
             scan.save(update_fields=["manual_subjects"])
     assignment.assign_album(album.pk)
+    event_record(
+        action="photos.move",
+        account=album.job.account_id,
+        target=album,
+        detail={"photos": [p.pk for p in photos], "subject": str(to_subject) if to_subject else None},
+    )
     logger.info(
         "%d photos of album %s moved to %s by %s",
         len(photos),
@@ -252,6 +259,7 @@ def card_code_type(*, scan: PhotoScan, code: str, by: AbstractBaseUser) -> Subje
     PhotoScan.objects.filter(pk=scan.pk).update(typed_code=typed)
     scan.typed_code = typed
     assignment.assign_album(album.pk)
+    event_record(action="photo.card_code", account=album.job.account_id, target=photo, detail={"code": typed})
     logger.info("card code of photo %s set to %r by %s", photo.pk, typed, _who(by))
     return subject
 
@@ -263,6 +271,10 @@ def _set_checked(subject: Subject, checked_at: datetime | None, by: AbstractBase
         rows = Subject.objects.filter(pk=subject.pk, checked_at__isnull=checked_at is not None).update(
             checked_at=checked_at
         )
+        if rows:
+            account_id = Album.objects.filter(pk=subject.album_id).values_list("job__account_id", flat=True).get()
+            action = "subject.check" if checked_at else "subject.uncheck"
+            event_record(action=action, account=account_id, target=subject)
     subject.refresh_from_db(fields=["checked_at"])
     if rows:
         logger.info("subject %s marked %s by %s", subject.pk, "checked" if checked_at else "unchecked", _who(by))

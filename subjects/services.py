@@ -23,6 +23,7 @@ from django.db.models import Max
 
 from albums.models import Album
 from albums.services import album_create, album_name_check
+from audit.services import event_record
 from jobs.exceptions import Invalid, PortalError
 from jobs.models import PhotoJob
 from subjects import codes
@@ -261,6 +262,12 @@ def subjects_import(*, roster: str | bytes, album: Album | None = None, job: Pho
     for key, album_rows in by_album.items():
         people = [(row.name, row.external_id) for row in album_rows]
         created += _new_subjects(job, existing[key], people, first_number + len(created))
+    event_record(
+        action="subjects.import",
+        account=job.account_id,
+        target=job,
+        detail={"subjects": len(created), "albums": sorted(existing[key].name for key in by_album)},
+    )
     logger.info("roster imported into job %s: %d subjects in %d albums", job.pk, len(created), len(by_album))
     return created
 
@@ -276,5 +283,6 @@ def subjects_blank(*, album: Album, count: int) -> list[Subject]:
     job = album.job
     first_number = _lock_next_number(job, count)
     created = _new_subjects(job, album, [("", "")] * count, first_number)
+    event_record(action="subjects.blank", account=job.account_id, target=album, detail={"subjects": count})
     logger.info("%d blank subjects made in album %s", count, album.pk)
     return created

@@ -1,4 +1,5 @@
-"""What the operator commands share: service errors become a sentence on stderr and exit 1."""
+"""What the operator commands share: service errors become a sentence on stderr and exit 1, and every
+write is recorded in the audit log as the operator's (``audit.context.operator``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.context import acting, operator
 from jobs.exceptions import PortalError
 
 
@@ -15,7 +17,8 @@ class ServiceCommand(BaseCommand):
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
-            getattr(self, f"handle_{action.replace('-', '_')}")(**options)
+            with acting(operator()):
+                getattr(self, f"handle_{action.replace('-', '_')}")(**options)
         except PortalError as exc:
             raise CommandError(exc.message) from None
 
