@@ -6,18 +6,24 @@ passive range and the TLS certificate's fingerprint; and ``card``, one FTP user'
 with the folders it sees right now. Nothing here creates a key or a certificate,
 or imports a server: the web app only reads what ``sftpd.hostkeys`` and ``ftpd.tls`` made when the
 servers first started.
+
+asyncssh and pyOpenSSL are imported where a fingerprint is read, not at the top: Celery's worker
+runs Django's system checks, which load every URLconf and so this module, and those two libraries
+would cost each worker process some 30 MiB it never uses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncssh
 from django.conf import settings
 
-from ftpd import tls
 from jobs.models import FTPUser
+
+if TYPE_CHECKING:
+    import asyncssh
 
 # The SFTP host keys as files in SFTPD_HOST_KEY_DIR (the private key, and NAME.pub beside it).
 HOST_KEY_FILES = {"ssh-ed25519": "ssh_host_ed25519_key", "ssh-rsa": "ssh_host_rsa_key"}
@@ -49,6 +55,8 @@ def fingerprint(key: asyncssh.SSHKey) -> Fingerprint:
 
 def host_key_fingerprints(key_dir: Path | None = None) -> list[Fingerprint]:
     """Fingerprints of the published host keys; empty before the SFTP server first started."""
+    import asyncssh
+
     key_dir = Path(settings.SFTPD_HOST_KEY_DIR) if key_dir is None else key_dir
     found = []
     for filename in HOST_KEY_FILES.values():
@@ -118,6 +126,8 @@ class FTPSConnection:
     @property
     def fingerprint(self) -> str:
         """The certificate's SHA-256 as ``openssl x509 -fingerprint -sha256`` prints it; "" before the first start."""
+        from ftpd import tls
+
         return tls.fingerprint()
 
 
