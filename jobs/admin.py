@@ -24,7 +24,7 @@ from django.contrib.admin.utils import model_ngettext
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
@@ -362,10 +362,29 @@ class PhotoJobAdmin(AccountScopedAdmin):
     """Jobs: the account is chosen on add and fixed after; jobs are archived, never deleted here."""
 
     form = PhotoJobForm
-    list_display = ["internal_name", "title", "account", "status", "status_changed_at"]
+    list_display = ["internal_name", "title", "account", "status", "album_count", "photo_count", "status_changed_at"]
     list_filter = ["status", ("account", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["internal_name", "title"]
     actions = [_set_status(s) for s in PhotoJob.Status.values]
+    # Explicit: with the counts' GROUP BY, Django leaves Meta.ordering out (autocomplete pages by it).
+    ordering = ["internal_name", "pk"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_albums=Count("albums", distinct=True), n_photos=Count("albums__photos", distinct=True))
+        )
+
+    @admin.display(description=gettext_lazy("albums"), ordering="n_albums")
+    def album_count(self, obj: Any) -> str:
+        url = reverse("admin:albums_album_changelist") + f"?job__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.n_albums)
+
+    @admin.display(description=gettext_lazy("photos"), ordering="n_photos")
+    def photo_count(self, obj: Any) -> str:
+        url = reverse("admin:albums_photo_changelist") + f"?album__job__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, obj.n_photos)
 
     def get_fields(self, request: HttpRequest, obj: PhotoJob | None = None) -> tuple[str, ...]:
         fields = ("account", "internal_name", "title", "status")

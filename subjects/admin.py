@@ -13,6 +13,14 @@ folder per subject (``subjects.export``). The album's page gets its link from th
 
 Viewing needs ``subjects.view_subject``, the corrections ``subjects.change_subject``; the album must
 be one the user may see (``related_choices``), so another studio's album is a 404 like a missing one.
+
+Two hooks of ``albums.admin`` are filled here: an album's photo grid shows its individuals photos
+per subject (``subject_groups``: one group per subject in number order, then the photos of no
+subject, then the card photos), and the photo list is filterable by the state of review
+(``ReviewFilter``). There is no review field on a photo; its state is derived from what assignment
+and the review made of it: *flagged* (its scan has review flags or a reason it is held),
+*unassigned* (an individuals photo of no subject, not a card), *card* (a card photo), *assigned*
+(belongs to a subject not checked yet) and *checked* (belongs to a subject a person marked checked).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -31,7 +39,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from albums.models import Album
+from albums import admin as album_admin
+from albums.models import Album, Photo, Section
 from jobs.admin import AccountScopedAdmin, ReadOnlyMixin, related_choices
 from jobs.exceptions import PortalError
 from subjects import export, review
@@ -295,3 +304,76 @@ class SubjectAdmin(ReadOnlyMixin, AccountScopedAdmin):
         response["Content-Disposition"] = content_disposition_header(True, export.zip_filename(album))
         response["Cache-Control"] = "private, no-store"  # children's photos: never kept by a proxy
         return response
+
+
+# --- the hooks of albums.admin: the album grid per subject, the photo list's review filter --------
+
+
+def subject_groups(album: Album, photos: list[Photo]) -> list[album_admin.PhotoGroup] | None:
+    """The album's individuals ``photos`` per subject (None when the album has no subjects)."""
+    subjects = list(Subject.objects.filter(album=album).prefetch_related("photos").order_by("number"))
+    if not subjects:
+        return None
+    shown = {p.pk: p for p in photos}
+    cards = set(PhotoScan.objects.filter(photo__album=album, is_card=True).values_list("photo_id", flat=True))
+    review_url = reverse("admin:subjects_subject_review", args=[album.pk])
+    groups: list[album_admin.PhotoGroup] = []
+    placed: set[int] = set()
+    for subject in subjects:
+        own = [shown[p.pk] for p in subject.photos.all() if p.pk in shown and p.pk not in cards]
+        own.sort(key=photos.index)
+        placed.update(p.pk for p in own)
+        groups.append(
+            album_admin.PhotoGroup(
+                str(subject),
+                own,
+                link=f"{review_url}#subject-{subject.pk}",
+                link_text=_("review"),
+                key=f"grid-subject-{subject.pk}",
+            )
+        )
+    loose = [p for p in photos if p.pk not in placed and p.pk not in cards]
+    groups.append(album_admin.PhotoGroup(_("No subject"), loose, key="grid-unassigned"))
+    card_photos = [p for p in photos if p.pk in cards]
+    if card_photos:
+        groups.append(album_admin.PhotoGroup(_("Card photos"), card_photos, key="grid-cards"))
+    return groups
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    """The state of review of a photo (how it is derived: the module docstring)."""
+
+    title = gettext_lazy("review")
+    parameter_name = "review"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("flagged", gettext_lazy("Flagged for a look")),
+            ("unassigned", gettext_lazy("No subject")),
+            ("card", gettext_lazy("Card photos")),
+            ("assigned", gettext_lazy("With a subject, not checked")),
+            ("checked", gettext_lazy("With a checked subject")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        mine = Subject.photos.through.objects.filter(photo_id=OuterRef("pk"))
+        card = Exists(PhotoScan.objects.filter(photo_id=OuterRef("pk"), is_card=True))
+        value = self.value()
+        if value == "flagged":
+            flagged = PhotoScan.objects.filter(photo_id=OuterRef("pk")).filter(
+                Q(flags__0__isnull=False) | ~Q(held_reason="")
+            )
+            return queryset.filter(Exists(flagged))
+        if value == "unassigned":
+            return queryset.filter(section=Section.INDIVIDUALS).exclude(Exists(mine)).exclude(card)
+        if value == "card":
+            return queryset.filter(card)
+        if value == "assigned":
+            return queryset.filter(Exists(mine.filter(subject__checked_at__isnull=True))).exclude(card)
+        if value == "checked":
+            return queryset.filter(Exists(mine.filter(subject__checked_at__isnull=False))).exclude(card)
+        return queryset
+
+
+album_admin.individuals_groupers.append(subject_groups)
+album_admin.photo_filters.append(ReviewFilter)

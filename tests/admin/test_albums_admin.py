@@ -232,6 +232,6 @@ def test_the_upload_log_is_a_record_nobody_edits_or_deletes(client: Client, cast
 def test_staff_process_their_uploads_again(staff: Client, cast: Cast) -> None:
     upload = cast.alpha.rejected
     response = staff.post(UPLOADS, {"action": "reprocess", "_selected_action": [upload.pk]}, follow=True)
-    assert "1 upload(s) queued again." in text(response)
+    assert "1 upload queued again." in text(response)
     upload.refresh_from_db()
     assert (upload.state, upload.reason) == ("received", "")

@@ -16,6 +16,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.db.models import Model
+from django.http import FileResponse
 from django.test import Client
 
 from albums.models import Upload
@@ -225,3 +226,79 @@ def test_the_same_pages_shown_to_a_superuser_do_show_the_other_studio(
     assert "bravo" in page.lower()
     assert references(page, model) & cast.bravo_refs()
     assert parse(result_rows(client.get(url(model), {"q": "bravo"}).content.decode())).links
+
+
+# --- the photo pages' own views and links: an upload's file, "Process again", the grid's links -----
+
+
+UPLOAD_VIEWS = ("file", "reprocess")
+
+
+def upload_view(view: str, client: Client, pk: int) -> Response:
+    address = url(Upload, view, pk)
+    return client.post(address) if view == "reprocess" else client.get(address, {"download": "1"})
+
+
+@pytest.mark.parametrize("view", UPLOAD_VIEWS)
+def test_another_studios_upload_file_and_process_again_answer_as_missing(
+    view: str, cast: Cast, alpha_staff: Client, queued: list[int], django_capture_on_commit_callbacks
+) -> None:
+    missing = max(Upload.objects.values_list("pk", flat=True)) + 1000
+    nothing = upload_view(view, alpha_staff, missing)
+    assert nothing.status_code == 404
+    before = list(Upload.objects.filter(account=cast.bravo.account).values())
+    for pk in sorted(cast.bravo_rows[Upload]):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = upload_view(view, alpha_staff, pk)
+        assert (response.status_code, response.content) == (nothing.status_code, nothing.content), (view, pk)
+    assert list(Upload.objects.filter(account=cast.bravo.account).values()) == before
+    assert not set(queued) & cast.bravo_rows[Upload]
+
+
+@pytest.mark.parametrize("view", UPLOAD_VIEWS)
+def test_the_upload_views_need_a_login_and_a_place_in_the_studio(
+    view: str, cast: Cast, client: Client, django_user_model
+) -> None:
+    pk = cast.alpha.rejected.pk
+    response = upload_view(view, client, pk)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    stranger = django_user_model.objects.create_user(username="stranger", is_staff=True)
+    client.force_login(stranger)  # staff of no studio
+    assert upload_view(view, client, pk).status_code in (403, 404)
+
+
+def test_a_superuser_reaches_every_studios_upload_file(cast: Cast, client: Client) -> None:
+    client.force_login(cast.superuser)
+    for studio in (cast.alpha, cast.bravo):
+        assert client.get(url(Upload, "file", studio.rejected.pk)).status_code == 200
+
+
+def test_every_link_of_the_photo_pages_opens_for_the_studios_staff_and_shows_nothing_of_bravo(
+    cast: Cast, alpha_staff: Client
+) -> None:
+    alpha = cast.alpha
+    pages = [
+        url(apps.get_model("jobs", "PhotoJob")),
+        url(apps.get_model("albums", "Album")),
+        url(apps.get_model("albums", "Album"), "change", alpha.album.pk),
+        url(apps.get_model("albums", "Photo"), "change", alpha.photo.pk),
+        url(Upload),
+        url(Upload, "change", alpha.rejected.pk),
+        url(Upload, "change", Upload.objects.get(photo=alpha.photo).pk),
+    ]
+    followed = 0
+    for page in pages:
+        response = alpha_staff.get(page)
+        assert response.status_code == 200, page
+        for link in sorted(set(parse(response.content.decode()).links)):
+            if link.startswith("?"):
+                link = page + link
+            if not link.startswith(("/admin/albums/", "/admin/jobs/photojob/", "/admin/subjects/", "/media/")):
+                continue
+            answer = alpha_staff.get(link)
+            assert answer.status_code == 200, f"{link} (from {page})"
+            followed += 1
+            if not isinstance(answer, FileResponse):
+                model = apps.get_model("albums", "Photo") if "/photo/" in link else Upload
+                assert_nothing_of_bravo(answer, model, cast, link)
+    assert followed > 20, followed
