@@ -328,10 +328,16 @@ def _set_status(status: str) -> Callable[[admin.ModelAdmin, HttpRequest, QuerySe
                 services.job_set_status(job=job, status=status)
             except PortalError as exc:
                 modeladmin.message_user(request, f"{job}: {exc.message}", messages.ERROR)
-        modeladmin.message_user(request, f"{queryset.count()} job(s) set to {PhotoJob.Status(status).label}.")
+        modeladmin.message_user(
+            request,
+            gettext("%(count)d job(s) set to %(status)s.")
+            % {"count": queryset.count(), "status": PhotoJob.Status(status).label},
+        )
 
     action.__name__ = f"set_status_{status}"
-    return admin.action(description=f"Set status: {PhotoJob.Status(status).label}")(action)
+    return admin.action(
+        description=format_lazy(gettext_lazy("Set status: {status}"), status=PhotoJob.Status(status).label)
+    )(action)
 
 
 class PhotoJobForm(ServiceModelForm):
