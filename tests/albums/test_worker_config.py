@@ -92,6 +92,19 @@ def test_the_embedded_broker_is_the_portals_filesystem_transport(tmp_path: Path)
     assert _portal_settings(tmp_path)["transport"] == "portal.celery.FilesystemTransport"
 
 
+def broker_folders(root: Path) -> dict[str, object]:
+    """The embedded broker's transport options on folders of its own below ``root``."""
+    folders = {name: root / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+    }
+
+
 def test_a_worker_whose_pool_is_busy_gets_control_back_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Celery's loop acknowledges finished tasks only between two drains: it must not wait 2 s for that."""
     clock = [0.0]
@@ -103,16 +116,7 @@ def test_a_worker_whose_pool_is_busy_gets_control_back_at_once(tmp_path: Path, m
 
     monkeypatch.setattr(virtual_base, "monotonic", lambda: clock[0])
     monkeypatch.setattr(virtual_base, "sleep", sleep)
-    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir()
-    options = {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-        "polling_interval": 0.05,
-    }
+    options = {**broker_folders(tmp_path), "polling_interval": 0.05}
     name = f"busy-{uuid.uuid4().hex[:8]}"  # kombu keeps bindings per process: a queue of its own
     queue = Queue(name, Exchange(name), routing_key=name)
     received: list[Message] = []
@@ -189,15 +193,7 @@ def test_a_server_runportal_starts_reads_the_embedded_runs_secret_key_with_debug
 
 def test_the_embedded_broker_hands_out_messages_first_in_first_out(tmp_path: Path) -> None:
     """Many messages sent within one millisecond come out in the order they were sent."""
-    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
-    for folder in folders.values():
-        folder.mkdir()
-    options = {
-        "data_folder_in": str(folders["queue"]),
-        "data_folder_out": str(folders["queue"]),
-        "processed_folder": str(folders["processed"]),
-        "control_folder": str(folders["control"]),
-    }
+    options = broker_folders(tmp_path)
     name = f"fifo-{uuid.uuid4().hex[:8]}"
     queue = Queue(name, Exchange(name), routing_key=name)
     with Connection("filesystem://", transport=FilesystemTransport, transport_options=options) as conn:
