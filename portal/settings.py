@@ -95,6 +95,10 @@ INSTALLED_APPS = [
     "devices",
     "subjects",
     "audit",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "webauth",  # after django_otp: it takes django-otp's device admin away again (webauth.apps)
 ]
 
 MIDDLEWARE = [
@@ -108,10 +112,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Writes during a request are recorded in the audit log as the logged-in user's, from its address.
     "audit.middleware.AuditActorMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     # Times on every page in the studio's zone (portal.timezones says which studio's).
     "portal.timezones.AccountTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webauth.sessions.SessionLimitsMiddleware",  # after OTPMiddleware and MessageMiddleware
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -213,6 +220,52 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 LOGIN_URL = "admin:login"
+
+# --- web security -----------------------------------------------------------------------------
+# Every login passes the login guard the doors share (webauth.limits: LOGIN_BAN_* below apply to
+# the web too); two-factor login (TOTP) is each user's choice (webauth.services).
+AUTHENTICATION_BACKENDS = ["webauth.limits.GuardedModelBackend"]
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Photo job portal")
+# WEB_HTTPS: browsers reach the site over HTTPS (directly or through the proxy): cookies are sent
+# only over HTTPS and HSTS is announced. WEB_BEHIND_PROXY: a reverse proxy (nginx, HAProxy, Traefik)
+# forwards the requests; it must set X-Forwarded-Proto and append the client to X-Forwarded-For,
+# which then give the scheme and the address logins are counted and audited under.
+WEB_HTTPS = envbool("WEB_HTTPS", "False")
+WEB_BEHIND_PROXY = envbool("WEB_BEHIND_PROXY", "False")
+if WEB_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = WEB_HTTPS
+CSRF_COOKIE_SECURE = WEB_HTTPS
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")  # usually the proxy's job
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if WEB_HTTPS else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# A login lasts a working day at most, and ends after WEB_SESSION_IDLE_SECONDS without a request
+# (0: never); optionally when the browser closes (webauth.sessions).
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 10 * 3600)
+WEB_SESSION_IDLE_SECONDS = envint("WEB_SESSION_IDLE_SECONDS", 2 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", "False")
+# Content-Security-Policy (django-csp): scripts only from our own static files (no inline script,
+# no event handler attributes, no eval), nothing from other sites, no framing. Inline styles stay
+# allowed: the admin's widgets and our templates set them, and they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],  # data: for the admin's icons and the two-factor QR code
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # The web app as runportal starts it (gunicorn); in Docker gunicorn is started by compose.
 WEB_HOST = env("WEB_HOST", "127.0.0.1")
 WEB_PORT = envint("WEB_PORT", 8000)

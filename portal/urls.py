@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from albums.views import photo_file
+from webauth import views as webauth_views
 
 admin.site.site_header = _("Photo job portal")
 admin.site.site_title = _("Photo job portal")
@@ -15,6 +16,9 @@ admin.site.site_url = "/accounts/"  # "View site" leads studio owners to their F
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The admin's login, guarded and in two steps for two-factor login (webauth), ahead of the admin's own.
+    path("admin/login/", webauth_views.login, name="login"),
+    path("admin/", include("webauth.urls")),
     path("admin/", admin.site.urls),
     # The language switch posts here (django.views.i18n.set_language); the choice is kept in a cookie.
     path("i18n/", include("django.conf.urls.i18n")),
