@@ -24,6 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 
+from audit.middleware import request_address
 from tree.guard import LoginGuard, make_guard
 
 _guards: dict[tuple[str, str], LoginGuard] = {}
@@ -44,12 +45,8 @@ def web_guard() -> LoginGuard:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The browser's address: behind the production proxy (``WEB_BEHIND_PROXY``) the one it appended."""
-    if settings.WEB_BEHIND_PROXY:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if forwarded and forwarded[-1]:
-            return forwarded[-1]
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The browser's address as the audit log records it (``WEB_BEHIND_PROXY``: the one the proxy appended)."""
+    return request_address(request) or str(request.META.get("REMOTE_ADDR", ""))
 
 
 def refusal_message(guard: LoginGuard) -> str:
