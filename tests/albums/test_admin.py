@@ -42,7 +42,7 @@ def test_process_again_queues_the_chosen_uploads(admin_client: Client, rejected:
         {"action": "reprocess", "_selected_action": [str(rejected.pk)]},
         follow=True,
     )
-    assert "1 upload(s) queued again." in response.content.decode()
+    assert "1 upload queued again." in response.content.decode()
     rejected.refresh_from_db()
     assert (rejected.state, rejected.reason, rejected.attempts) == ("received", "", 0)
 
