@@ -29,7 +29,8 @@ from tree.principal import Principal
 
 T = TypeVar("T")
 
-_io_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sftpd-io")
+IO_THREADS = 8
+_io_pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="sftpd-io")
 AUTH_NICENESS = 10  # password hashes yield the CPU to the transfers of sessions already in
 
 
@@ -60,6 +61,28 @@ def submit(fn: Callable[..., Any], *args: Any) -> None:
     """Run a sync function in the I/O pool without waiting for it (from a synchronous asyncssh hook)."""
     # A pool thread does not inherit context variables: the caller's (the audit's actor) goes along.
     _io_pool.submit(contextvars.copy_context().run, _with_connections, fn, *args)
+
+
+def drain(timeout: float = 30.0) -> bool:
+    """Wait until everything handed to the I/O pool so far has finished (False on timeout).
+
+    Every pool thread is made to wait at one barrier: the queue is first in, first out, so once all
+    of them are there no earlier work is queued or running. A stopping server (a test's) calls it so
+    that no session's last database write lands after it is gone.
+    """
+    barrier = threading.Barrier(IO_THREADS + 1, timeout=timeout)
+
+    def meet() -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+
+    for _ in range(IO_THREADS):
+        _io_pool.submit(meet)
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True
 
 
 async def run_auth(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

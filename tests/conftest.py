@@ -168,6 +168,17 @@ def sftp_server(transactional_db: None) -> Iterator[RunningServer]:
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
     loop.close()
+    from sftpd import bridge
+
+    bridge.drain()  # the sessions' last writes (live.open of a client that left at once, live.close)
+    _end_live_sessions()
+
+
+def _end_live_sessions() -> None:
+    """No heartbeat of this test's server may write while the next test empties the database."""
+    from tree import live
+
+    live.registry().shutdown()
 
 
 @dataclass
@@ -188,6 +199,7 @@ def ftp_server(transactional_db: None) -> Iterator[RunningFTPServer]:
     yield RunningFTPServer("127.0.0.1", listener.port, listener.implicit_port)
     listener.stop()
     thread.join(30)
+    _end_live_sessions()
 
 
 @pytest.fixture

@@ -61,5 +61,8 @@ def test_dockerfile_copies_every_package_and_runs_as_a_user() -> None:
     assert {"portal", "jobs", "albums", "sftpd", "tree", "ftpd"} <= local_apps | {"portal"}
     for package in local_apps | {"portal"}:
         assert f"COPY {package} ./{package}" in dockerfile
+    for folder in settings.LOCALE_PATHS:  # the translations, as compiled .mo files
+        name = Path(folder).relative_to(ROOT)
+        assert f"COPY {name} ./{name}" in dockerfile
     assert "USER portal" in dockerfile
     assert "pip install -r requirements.txt" in dockerfile

@@ -61,6 +61,7 @@ class Registry:
         self._lock = threading.Lock()
         self._sessions: dict[str, _Session] = {}
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         self._beats = 0
 
     def open(
@@ -92,7 +93,8 @@ class Registry:
         with self._lock:
             self._sessions[token] = _Session(disconnect, bytes, alive)
             if self._thread is None and self._heartbeat:
-                self._thread = threading.Thread(target=self._run, name="live-sessions", daemon=True)
+                self._stop = threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._stop,), name="live-sessions", daemon=True)
                 self._thread.start()
         return token
 
@@ -132,10 +134,27 @@ class Registry:
             )
         LiveSession.objects.filter(expires_at__lt=now).delete()  # of servers that died
 
-    def _run(self) -> None:
-        stopped = threading.Event()
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """The server stops: unlist every session it still holds and end the heartbeat.
+
+        A server that stops without this leaves its rows to their lease; a test server calls it, so
+        no heartbeat of one test touches the database while the next one empties it.
+        """
+        with self._lock:
+            tokens = list(self._sessions)
+            self._sessions.clear()
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None:
+            thread.join(timeout)
+        for token in tokens:
+            self.close(token)
+
+    def _run(self, stopped: threading.Event) -> None:
         while not stopped.wait(HEARTBEAT):
             with self._lock:
+                if stopped.is_set():
+                    break
                 if not self._sessions:
                     self._thread = None
                     break
