@@ -14,7 +14,8 @@
 - Refusals of the tree (the portal's exceptions) become SFTP statuses with their sentence, here for
   every request. No exception text or traceback ever reaches a client: anything unexpected is
   logged here and the client gets a plain failure sentence.
-- Every request is answered in the language of the FTP user's account (``tree.refusals.speaking``).
+- Every request is answered in the language of the FTP user's account, set once for the session's
+  task (``tree.refusals.speak_in_this_task``), not per packet.
 - Every request counts as activity for the idle timeout (``sftpd.server``).
 - The session ends with an exit status, as under sshd; OpenSSH's ``scp`` fails without one.
 """
@@ -108,12 +109,16 @@ class PortalSFTPHandler(SFTPServerHandler):
                 cast(SSHServerChannel[bytes], self._writer.channel).exit(0 if exc is None else 1)
         await super()._cleanup(exc)
 
+    async def run(self) -> None:
+        # The session's own task (``session_started`` creates it): its requests' sentences, the
+        # tree's in its threads too, are in the account's language.
+        refusals.speak_in_this_task(self._language)
+        await super().run()
+
     async def _process_packet(self, pkttype: int, pktid: int, packet: SSHPacket) -> None:
         self._touch()
         try:
-            # The sentences made for this request (the tree's, in its threads too) and its status.
-            with refusals.speaking(self._language):
-                await super()._process_packet(pkttype, pktid, packet)
+            await super()._process_packet(pkttype, pktid, packet)
         finally:
             self._touch()  # a long request (a big CLOSE) is activity until it ends
 
