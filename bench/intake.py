@@ -126,6 +126,31 @@ def _pool_memory_mib(worker: subprocess.Popen[bytes], field: str) -> list[float]
     return found
 
 
+def _process_rss_mib(pid: int) -> list[float]:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return []
+    return [int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")]
+
+
+def _pool_private_mib(worker: subprocess.Popen[bytes]) -> list[float]:
+    """Memory each pool process holds alone now (Private_Clean + Private_Dirty of smaps_rollup), in MiB.
+
+    VmHWM also counts the pages a pool process shares with the worker's main process it was forked
+    from (Django, Celery, Pillow: the code and the imports); this is what one more process costs.
+    """
+    found = []
+    for pid in servers.children(worker.pid):
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        private = sum(int(line.split()[1]) for line in rollup if line.startswith(("Private_Clean:", "Private_Dirty:")))
+        found.append(private / 1024)
+    return found
+
+
 async def _upload(port: int, paths: list[Path], names: list[str], pause: float = 0.0) -> None:
     import asyncssh
 
@@ -258,6 +283,8 @@ def rows(var: Path, quick: bool) -> list[Row]:
     size_mb = paths[0].stat().st_size / 1e6
     peaks: list[float] = []
     baselines: list[float] = []  # pool processes before their first photo
+    private: list[float] = []  # pool processes' unshared memory after their photos
+    parents: list[float] = []  # the worker's main process, which the pool processes are forked from
     idle_cpu: dict[str, float] = {}
     for broker in ("embedded", "redis"):
         if broker == "redis" and (reason := _redis_flush()):
@@ -282,6 +309,8 @@ def rows(var: Path, quick: bool) -> list[Row]:
                             batch = _batch(sftpd.port, paths, label, timeout=60 + 10 * count)
                             single = _singles(sftpd.port, single_paths, label)
                             peaks += _pool_memory_mib(worker, "VmHWM")
+                            private += _pool_private_mib(worker)
+                            parents += _process_rss_mib(worker.pid)
                             if processes == 2:
                                 idle_cpu[broker] = _idle_cpu_percent(worker, idle)
                     except Exception as exc:
@@ -352,7 +381,10 @@ def rows(var: Path, quick: bool) -> list[Row]:
                 rounds=len(peaks),
                 note=f"the largest VmHWM (peak RSS, shared pages counted) of the Celery pool processes after "
                 f"their batch and single photos (all: {', '.join(f'{p:.0f}' for p in sorted(peaks))} MiB); "
-                f"before their first photo they held {min(baselines or [0]):.0f}-{max(baselines or [0]):.0f} MiB",
+                f"before their first photo they held {min(baselines or [0]):.0f}-{max(baselines or [0]):.0f} MiB, "
+                f"the worker's main process they are forked from {min(parents or [0]):.0f}-{max(parents or [0]):.0f} "
+                f"MiB; after their photos each held {min(private or [0]):.0f}-{max(private or [0]):.0f} MiB "
+                "of its own (private pages, smaps_rollup)",
             )
         )
     if idle_cpu:
