@@ -55,6 +55,7 @@ def main() -> None:
                 print(f"  {row.name}: {row.portal and round(row.portal, 3)} {row.unit}", flush=True)
             rows += got
     finally:
+        servers.drop_database()
         shutil.rmtree(var, ignore_errors=True)
         if rows:
             report.print_table(rows)

@@ -119,6 +119,7 @@ def main() -> None:
             print(f"{args.workload}: {elapsed:.1f} s, server CPU so far {cpu:.1f} s (SFTPD_PROCESSES={args.processes})")
             print(summarise(raw, args.top))
     finally:
+        servers.drop_database()
         shutil.rmtree(var, ignore_errors=True)
 
 

@@ -2,8 +2,9 @@
 
 What lives here:
 
-- ``setup_portal``: a throw-away portal in a temporary folder (SQLite, the embedded broker), its
-  FTP user ``bench`` with a password and an album ``/job00001/Class 1``.
+- ``setup_portal``: a throw-away portal in a temporary folder (SQLite, or PostgreSQL with
+  ``BENCH_DATABASE_URL``; the embedded broker), its FTP user ``bench`` with a password and an
+  album ``/job00001/Class 1``.
 - ``Server``: one server under test as the workloads see it (port, user, folder, CPU so far).
 - ``portal_sftpd``: ``manage.py runsftpd`` on a free loopback port with DEBUG=False, as in
   production; its CPU is that of its whole process tree (``tree_cpu``).
@@ -184,8 +185,45 @@ def make_files(folder: Path, count: int, size: int, prefix: str) -> list[Path]:
 # --- the throw-away portal -----------------------------------------------------------------------
 
 
+BENCH_DATABASE = "portal_bench"  # the throw-away database on BENCH_DATABASE_URL's server
+
+
+def _throw_away_database(url: str) -> str:
+    """A new, empty database ``BENCH_DATABASE`` on the PostgreSQL server of ``url`` (an earlier one dropped)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"BENCH_DATABASE_URL must be a postgres:// URL, not {url!r}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    return urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def drop_database() -> None:
+    """Drops the throw-away database of ``setup_portal`` if it made one (after the servers stopped)."""
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        return
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with contextlib.suppress(psycopg.Error), psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+
+
 def setup_portal(var: Path, max_file_bytes: int) -> None:
-    """A throw-away portal: environment first, then Django (settings read the environment once)."""
+    """A throw-away portal: environment first, then Django (settings read the environment once).
+
+    Its database is SQLite under ``var`` (the embedded run's), or with ``BENCH_DATABASE_URL``
+    (a PostgreSQL server's URL, as production runs) a new database ``portal_bench`` there,
+    dropped again by ``drop_database``.
+    """
+    database = os.environ.get("BENCH_DATABASE_URL", "")
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "LOGIN_REDIS_URL", "MEDIA_ROOT", "TREE_ROOT"):
         os.environ.pop(name, None)
     os.environ.update(
@@ -202,6 +240,8 @@ def setup_portal(var: Path, max_file_bytes: int) -> None:
         LOGIN_BAN_USER_FAILURES="1000",
         LOGIN_BAN_ADDRESS_FAILURES="1000",
     )
+    if database:
+        os.environ["DATABASE_URL"] = _throw_away_database(database)
     sys.path.insert(0, str(ROOT))
     import django
 
