@@ -12,7 +12,9 @@ Workloads (the bench's rows, ``bench.sftp``):
 - ``big``: 1 GiB with OpenSSH's ``sftp`` at its defaults;
 - ``small``: 500 x 2 MiB in one ``sftp`` session;
 - ``sessions``: 20 asyncssh sessions at once x 50 x 2 MiB;
-- ``logins``: a 1 GiB ``sftp`` upload while 20 password logins happen at once (``bench.sftp._slowdown``).
+- ``logins``: a 1 GiB ``sftp`` upload while 20 password logins happen at once (``bench.sftp._slowdown``);
+- ``ftp-big``, ``ftp-small``: 1 GiB and 500 x 2 MiB over plain FTP with lftp, against ``runftpd``
+  (``bench.ftp``).
 
 ``--raw FILE`` keeps py-spy's collapsed stacks for a flame graph (``inferno``, ``flamegraph.pl``).
 """
@@ -30,10 +32,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import servers, sftp
+from bench import ftp, servers, sftp
 from bench.servers import MIB, Server
 
 MAX_FILE_BYTES = 1024**3 + 64 * 1024 * 1024
+WORKLOADS = ("big", "small", "sessions", "logins", "ftp-big", "ftp-small")
 
 
 def _workload(name: str, server: Server, scratch: Path) -> Callable[[], object]:
@@ -50,7 +53,11 @@ def _workload(name: str, server: Server, scratch: Path) -> Callable[[], object]:
         sftp._make_login_users()
         big = servers.make_files(scratch / "big", 1, 1024 * MIB, "big")
         return lambda: sftp._slowdown(server, scratch, big, scratch)
-    raise SystemExit(f"unknown workload {name!r}: big, small, sessions or logins")
+    if name in ("ftp-big", "ftp-small"):
+        count, size = (1, 1024 * MIB) if name == "ftp-big" else (500, 2 * MIB)
+        files = servers.make_files(scratch / name, count, size, name.replace("-", ""))
+        return lambda: ftp._upload(server, False, files, f"profile-{time.monotonic_ns()}", scratch)
+    raise SystemExit(f"unknown workload {name!r}: {', '.join(WORKLOADS)}")
 
 
 def _frames(line: str) -> tuple[list[str], int]:
@@ -84,7 +91,7 @@ def summarise(raw: Path, top: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("workload", choices=("big", "small", "sessions", "logins"))
+    parser.add_argument("workload", choices=WORKLOADS)
     parser.add_argument("--processes", default="1", help="SFTPD_PROCESSES for the server (default 1)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
@@ -95,12 +102,16 @@ def main() -> None:
     var = Path(tempfile.mkdtemp(prefix="portal-profile-"))
     try:
         servers.setup_portal(var, MAX_FILE_BYTES)
-        with servers.portal_sftpd(var, {"SFTPD_PROCESSES": args.processes}) as server:
+        door = args.workload.startswith("ftp-")
+        started_server = (
+            ftp.portal_ftpd(var) if door else servers.portal_sftpd(var, {"SFTPD_PROCESSES": args.processes})
+        )
+        with started_server as server:
             if server.skipped:
                 raise SystemExit(server.skipped)
             run = _workload(args.workload, server, var / "files")
             raw = args.raw or var / "profile.txt"
-            pid = _server_pid(server)
+            pid = _server_pid("runftpd" if door else "runsftpd", server.port)
             command = [spy, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--format", "raw"]
             recorder = subprocess.Popen(
                 [*command, "--output", str(raw), "--rate", "200"],
@@ -123,14 +134,12 @@ def main() -> None:
         shutil.rmtree(var, ignore_errors=True)
 
 
-def _server_pid(server: Server) -> int:
-    """The ``runsftpd`` process (its serving children are recorded with ``--subprocesses``)."""
-    assert server.log is not None
-    port = server.port
-    found = subprocess.run(["pgrep", "-f", f"runsftpd --host 127.0.0.1 --port {port}"], capture_output=True, text=True)
+def _server_pid(command: str, port: int) -> int:
+    """The ``runsftpd`` or ``runftpd`` process (its serving children are recorded with ``--subprocesses``)."""
+    found = subprocess.run(["pgrep", "-f", f"{command} --host 127.0.0.1 --port {port}"], capture_output=True, text=True)
     pids = [int(pid) for pid in found.stdout.split()]
     if not pids:
-        raise SystemExit(f"no runsftpd process on port {port}")
+        raise SystemExit(f"no {command} process on port {port}")
     return min(pids)
 
 
