@@ -24,7 +24,7 @@ from django.utils import timezone
 from albums import outbox, photos, storage
 from albums.models import SECTION_OF_FOLDER, Album, Door, Photo, Upload
 from audit.services import event_record
-from jobs.exceptions import Conflict, Forbidden, Invalid, NotFound
+from jobs.exceptions import Conflict, Forbidden, Invalid
 from jobs.models import FTPUser, PhotoJob
 from subjects import assignment
 from tree.names import is_temporary_name, validate_name
@@ -128,12 +128,9 @@ def file_finished(*, where: FilePath, received: ReceivedFile, replaces: bool = T
     a path becomes its photo, whichever task runs first. Not for a device (``replaces=False``):
     its files never replace each other, each becomes a photo (DESIGN §9).
     """
-    # Fresh from the database: the album may have been renamed (or removed) during a long upload.
-    album = Album.objects.select_related("job").filter(pk=where.album.pk).first()
-    if album is None:
-        raise NotFound("The album folder was removed while this file was being uploaded.")
+    album = where.album  # as the caller read it in its transaction (``tree.files`` locks it, fresh)
     job = album.job
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction fails whole, or this is one
         if replaces:
             Upload.objects.filter(where.same_path_q(), state__in=PENDING_STATES).update(
                 state=Upload.State.REJECTED,

@@ -69,6 +69,12 @@ def _local(storage: object) -> FileSystemStorage | None:
     return storage if isinstance(storage, FileSystemStorage) else None
 
 
+def keeps_names() -> bool:
+    """Whether ``store_local_file`` stores under exactly the name asked for (FileSystemStorage: a link),
+    so a caller may record the name before the bytes are in."""
+    return _local(default_storage) is not None
+
+
 def store_local_file(local_path: Path, name: str) -> str:
     """Put a finished local file into storage under ``name`` and return the stored name.
 

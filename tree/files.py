@@ -13,6 +13,8 @@ recorded on the device and never listed or taken in.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -85,10 +87,11 @@ def is_temporary(node: Node) -> bool:
 
 def _put(where: FilePath, *, upload: Upload | None, stored: Stored, node: Node | None = None) -> None:
     """Make ``where`` list these bytes, replacing whatever it listed (POSIX rename semantics)."""
-    old = TreeFile.objects.select_for_update().filter(album=where.album, folder=where.folder, name=where.filename)
+    old = list(TreeFile.objects.select_for_update().filter(album=where.album, folder=where.folder, name=where.filename))
     for replaced in old:
         _drop_content_on_commit(replaced.content)
-    old.delete()
+    if old:  # a new name (the usual upload) has nothing to delete: no DELETE statement then
+        TreeFile.objects.filter(pk__in=[replaced.pk for replaced in old]).delete()
     TreeFile.objects.create(
         album=where.album,
         folder=where.folder,
@@ -103,13 +106,16 @@ def _put(where: FilePath, *, upload: Upload | None, stored: Stored, node: Node |
     )
 
 
-def finished(client: Client, node: Node, stored: Stored) -> Upload | None:
-    """A client finished writing ``node``: list it, and record it as an upload unless its name is temporary."""
-    where = node.where
+def finished(client: Client, node: Node, stored: Stored, durable: Callable[[], object] = lambda: None) -> Upload | None:
+    """A client finished writing ``node``: list it, and record it as an upload unless its name is temporary.
+
+    ``durable`` returns once the bytes are on disk (raising if they could not be): called last, so
+    the transaction commits only then.
+    """
     with transaction.atomic():
-        if not Album.objects.select_for_update().filter(pk=where.album.pk).exists():
-            raise NotFound(GONE)
+        where = _current(node.where)
         if _connection_test(client, node):
+            durable()  # stored before the commit drops it again
             _drop_content_on_commit(stored.name)
             return None
         upload = None
@@ -117,7 +123,20 @@ def finished(client: Client, node: Node, stored: Stored) -> Upload | None:
             received = _received(client, stored, node.path)
             upload = album_services.file_finished(where=where, received=received, replaces=not client.is_device)
         _put(where, upload=upload, stored=stored, node=node)
+        durable()
     return upload
+
+
+def _current(where: FilePath) -> FilePath:
+    """``where`` with its album fresh from the database and locked for this transaction.
+
+    The album may have been renamed or removed during a long upload; ``album_services.file_finished``
+    records the upload with the album as read here.
+    """
+    album = Album.objects.select_for_update(of=("self",)).select_related("job").filter(pk=where.album.pk).first()
+    if album is None:
+        raise NotFound(GONE)
+    return dataclasses.replace(where, album=album)
 
 
 def _connection_test(client: Client, node: Node) -> bool:
@@ -163,7 +182,9 @@ def renamed(client: Client, old: TreeFile, new: Node) -> Upload | None:
             _put(new.where, upload=None, stored=_own_copy(stored, row), node=new)
         elif row.upload is None:
             received = _received(client, stored, new.path)
-            upload = album_services.file_finished(where=new.where, received=received, replaces=not client.is_device)
+            upload = album_services.file_finished(
+                where=_current(new.where), received=received, replaces=not client.is_device
+            )
             _put(new.where, upload=upload, stored=stored, node=new)
         else:
             album_services.file_renamed(old=where, new=new.where, replaces=not client.is_device)

@@ -35,7 +35,9 @@ class TreeFile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["album", "folder", "name"]
+        # By the album's id, not "album": that would join the album to sort by its name on every
+        # query of the upload path (a file's own row is looked up on each open and close).
+        ordering = ["album_id", "folder", "name"]
         constraints = [
             models.UniqueConstraint(fields=["album", "folder", "name"], name="treefile_path_unique"),
             models.CheckConstraint(

@@ -76,13 +76,13 @@ def albums_of(job: PhotoJob) -> list[Album]:
 
 
 def _lookup(account_id: int, job_name: str, album_name: str | None) -> tuple[PhotoJob | None, Album | None]:
-    job = find_job(account_id, job_name)
-    if job is None or album_name is None:
-        return job, None
-    album = Album.objects.filter(job=job, name__iexact=album_name).first()
-    if album is not None:
-        album.job = job
-    return job, album
+    """The planned job and its album a path names: one query when both exist (every open and close)."""
+    if album_name is not None:
+        jobs = selectors.planned_jobs(account_id=account_id).filter(internal_name=job_name)
+        album = Album.objects.select_related("job").filter(job__in=jobs, name__iexact=album_name).first()
+        if album is not None:
+            return album.job, album
+    return find_job(account_id, job_name), None
 
 
 def device_of(client: Client) -> Device | None:

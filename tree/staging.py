@@ -1,13 +1,14 @@
 """The durable staged upload: how bytes a client writes become a finished file, and nothing less.
 
 Writes go to a staging file of this process (``tree.layout``), never into a finished file. ``finish``
-(the client said the file is complete: SFTP CLOSE, the end of an FTP STOR) makes the staging file
-durable (fsync), puts the bytes into storage (a hard link on FileSystemStorage, so no second copy),
-and lists the file and records its upload in one transaction (``tree.files``); only then may the door
-answer. ``abandon`` (the connection dropped, the transfer broke) throws the partial bytes away,
-except under a temporary name (``*.filepart``, ``*.part``, ``*.tmp``, dot-files): those are listed
-so the client can resume them, and temporary names are never processed. Opening a file for resume
-starts the staging file as a copy of the current bytes.
+(the client said the file is complete: SFTP CLOSE, the end of an FTP STOR) lists the file and
+records its upload in one transaction (``tree.files``) while a thread makes the staging file
+durable (fsync) and puts it into storage (a hard link on FileSystemStorage, so no second copy);
+the transaction commits only after both, and only then may the door answer. ``abandon`` (the
+connection dropped, the transfer broke) throws the partial bytes away, except under a temporary
+name (``*.filepart``, ``*.part``, ``*.tmp``, dot-files): those are listed so the client can resume
+them, and temporary names are never processed. Opening a file for resume starts the staging file
+as a copy of the current bytes.
 
 The SHA-256 is taken while the bytes arrive in order and kept with the listed file, so a rename from
 a temporary name need not read the file again. Writes that arrive in order are gathered and written
@@ -24,6 +25,7 @@ import logging
 import os
 import time
 import uuid
+from concurrent import futures
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -43,6 +45,9 @@ logger = logging.getLogger("tree.staging")
 WRITE_BUFFER = 1024 * 1024
 # Out-of-order pieces kept before a flush is due (clients that pipeline writes send a few).
 MAX_PIECES = 16
+# Finishing uploads are made durable and stored here, beside their own thread's database work (one
+# per I/O thread of a door is plenty: an fsync waits for the disk, not the CPU).
+_stores = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="tree-store")
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,7 @@ class StagedUpload:
         self._check()
         try:
             self.flush()
-            size, sha256 = self._seal()
+            size, sha256 = self._measure()
         except OSError as exc:
             self._discard()
             logger.warning("could not seal upload path=%s: %s", self.node.path, exc)
@@ -253,34 +258,47 @@ class StagedUpload:
             if self.times is not None:
                 files.set_mtime(self.node.where, self.times[1])
             return None
-        stored_name = ""
+        # The disk makes the bytes durable and stores them while the database records them; the
+        # record commits only once they are in (``durable`` is the transaction's last step), so
+        # nothing is recorded that a power cut could take back, and the close costs the longer of
+        # the two, not both.
+        name = storage.upload_name(account_id=self.client.account_id, filename=self.node.name)
+        storing = _stores.submit(self._store_durably, name)
         try:
-            name = storage.upload_name(account_id=self.client.account_id, filename=self.node.name)
-            stored_name = storage.store_local_file(self.staging, name)
+            stored_name = name if storage.keeps_names() else storing.result()
             mtime = self.times[1] if self.times is not None else time.time()
             stored = files.Stored(name=stored_name, size=size, sha256=sha256, mtime=mtime)
-            return files.finished(self.client, self.node, stored)
+            return files.finished(self.client, self.node, stored, durable=storing.result)
         except PortalError:
-            self._forget(stored_name)
+            self._forget(storing)
             raise
         except OSError as exc:
-            self._forget(stored_name)
+            self._forget(storing)
             logger.warning("could not store upload path=%s: %s", self.node.path, exc)
             raise refusals.storage_failed(exc) from None
         except Exception:
-            self._forget(stored_name)
+            self._forget(storing)
             logger.exception("could not record upload path=%s", self.node.path)
             raise StorageFailed(refusals.NOT_RECORDED) from None
         finally:
+            futures.wait([storing])  # the staging file is removed next
             self._discard()
 
-    def _forget(self, stored_name: str) -> None:
+    def _store_durably(self, name: str) -> str:
+        """fsync the staging file and put it into storage as ``name`` (durable too); the stored name."""
+        os.fsync(self.fd)
+        return storage.store_local_file(self.staging, name)
+
+    def _forget(self, storing: futures.Future[str]) -> None:
         """Nothing refers to bytes stored for a finish that failed: take them back out."""
-        if stored_name:
-            try:
-                storage.delete(stored_name)
-            except Exception:
-                logger.warning("could not remove %s from storage", stored_name, exc_info=True)
+        try:
+            stored_name = storing.result()
+        except Exception:  # never stored (the failure being reported is this one, or an earlier one)
+            return
+        try:
+            storage.delete(stored_name)
+        except Exception:
+            logger.warning("could not remove %s from storage", stored_name, exc_info=True)
 
     def abandon(self) -> bool:
         """The transfer ended without the client finishing it; True when the bytes were kept.
@@ -300,13 +318,10 @@ class StagedUpload:
         )
         return False
 
-    def _seal(self) -> tuple[int, str]:
-        """Make the staging file durable; return its size and SHA-256 ("" when writes were out of order)."""
-        os.fsync(self.fd)
+    def _measure(self) -> tuple[int, str]:
+        """The staging file's size and SHA-256 ("" when writes were out of order)."""
         size = os.fstat(self.fd).st_size
         sha = self._sha.hexdigest() if self._sha is not None and self._hashed_upto == size else ""
-        os.close(self.fd)
-        self.fd = -1
         return size, sha
 
     def _discard(self) -> None:

@@ -7,12 +7,15 @@ processing is the worker's own code (``albums.intake.upload_process``), called w
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from pytest_django import Settings
 
 from albums import intake
@@ -574,3 +577,25 @@ def test_moving_the_first_of_two_identical_files_between_sections_keeps_both_pic
     processed(put(tree, f"{ALBUM}/group/A.jpg", jpeg(colour=(1, 2, 3))))  # and now replace it
     assert Photo.objects.count() == 2
     assert_every_listed_file_has_its_picture()
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "a.jpg.filepart"])
+def test_an_upload_whose_bytes_cannot_be_made_durable_is_neither_listed_nor_recorded_nor_stored(
+    tree, album, monkeypatch, name: str
+) -> None:
+    """The record is written while the disk syncs the bytes (``tree.staging``), and commits only after."""
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    upload = tree.open_write(f"{ALBUM}/{name}")
+    upload.write(0, jpeg())
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    refusal = refused(upload.finish)
+    monkeypatch.undo()
+    assert str(refusal) == refusals.disk_error(OSError(errno.EIO, ""))  # "could not store", not "full"
+    assert not TreeFile.objects.exists() and not Upload.objects.exists()
+    assert not [p for p in Path(django_settings.MEDIA_ROOT).rglob("*") if p.is_file()]  # nothing left in storage
+    assert not [p for p in layout.staging_root().rglob("*") if p.is_file()]
+    assert put(tree, f"{ALBUM}/{name}", jpeg()) is not None or name.endswith(".filepart")  # the disk is back
+    assert names(tree, ALBUM)[-1] == name
