@@ -33,6 +33,7 @@ from django.conf import settings
 from albums import storage
 from albums.models import Upload
 from jobs.exceptions import PortalError, StorageFailed, TooLarge
+from portal import files as portal_files
 from tree import files, layout, refusals
 from tree.models import TreeFile
 from tree.principal import Client
@@ -45,6 +46,9 @@ logger = logging.getLogger("tree.staging")
 WRITE_BUFFER = 1024 * 1024
 # Out-of-order pieces kept before a flush is due (clients that pipeline writes send a few).
 MAX_PIECES = 16
+# Every this many bytes written the disk is told to start on them (``portal.files.start_writeback``),
+# so the fsync at the end of a big upload waits for its last few MiB only.
+WRITEBACK_EVERY = 8 * 1024 * 1024
 # Finishing uploads are made durable and stored here, beside their own thread's database work (one
 # per I/O thread of a door is plenty: an fsync waits for the disk, not the CPU).
 _stores = futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="tree-store")
@@ -105,6 +109,8 @@ class StagedUpload:
         self._hashed_upto = 0
         self._pieces: list[tuple[int, bytearray]] = []
         self._buffered = 0
+        self._written_upto = 0  # the end of the bytes written so far
+        self._writeback_from = 0  # where the disk has not been told to start yet
         self.staging = layout.staging_dir() / uuid.uuid4().hex
         self.fd = os.open(self.staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o640)
         if resume is not None:
@@ -176,6 +182,10 @@ class StagedUpload:
             for at, data in pieces:
                 _pwrite_all(self.fd, data, at)
                 self._hash(data, at)
+                self._written_upto = max(self._written_upto, at + len(data))
+            if self._written_upto - self._writeback_from >= WRITEBACK_EVERY:
+                portal_files.start_writeback(self.fd, self._writeback_from, self._written_upto - self._writeback_from)
+                self._writeback_from = self._written_upto
         except OSError as exc:
             logger.warning("write failed path=%s: %s", self.node.path, exc)
             refusal = refusals.storage_failed(exc)

@@ -33,8 +33,9 @@ from jobs.exceptions import (
     TooLarge,
 )
 from jobs.models import FTPUser, PhotoJob
+from portal import files as portal_files
 from tests.images import jpeg
-from tree import layout, refusals
+from tree import layout, refusals, staging
 from tree.models import TreeFile
 from tree.operations import Tree
 from tree.principal import Client, Principal
@@ -599,3 +600,27 @@ def test_an_upload_whose_bytes_cannot_be_made_durable_is_neither_listed_nor_reco
     assert not [p for p in layout.staging_root().rglob("*") if p.is_file()]
     assert put(tree, f"{ALBUM}/{name}", jpeg()) is not None or name.endswith(".filepart")  # the disk is back
     assert names(tree, ALBUM)[-1] == name
+
+
+def test_a_big_upload_is_written_out_while_it_arrives_so_its_fsync_waits_for_the_tail_only(
+    tree, album, monkeypatch
+) -> None:
+    assert portal_files._SYNC_FILE_RANGE is not None  # Linux's sync_file_range was found: no silent no-op
+    asked: list[tuple[int, int]] = []
+    real = portal_files.start_writeback
+
+    def start_writeback(fd: int, offset: int, length: int) -> None:
+        asked.append((offset, length))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(portal_files, "start_writeback", start_writeback)
+    step = staging.WRITEBACK_EVERY
+    data = os.urandom(3 * step + 12345)
+    upload = tree.open_write(f"{ALBUM}/big.jpg")
+    for at in range(0, len(data), 32768):
+        upload.write(at, data[at : at + 32768])
+    recorded = upload.finish()
+    assert recorded is not None and recorded.file.read() == data  # every byte there, in order
+    # Each stretch once, in order, none past what was written; the tail is left to the fsync.
+    assert [offset for offset, _ in asked] == [sum(length for _, length in asked[:i]) for i in range(len(asked))]
+    assert all(length >= step for _, length in asked) and 2 * step <= sum(length for _, length in asked) <= len(data)
