@@ -150,7 +150,7 @@ def _pair(
 ) -> None:
     ours, theirs = _Measured(portal, make_run(portal)), _Measured(sshd, make_run(sshd))
     alternate(rounds, ours, None if sshd.skipped else theirs)
-    note = f"portal: {ours.note}; sshd: {theirs.note}" if theirs.note else f"portal: {ours.note}"
+    note = "; ".join(f"{side}: {m.note}" for side, m in (("portal", ours), ("sshd", theirs)) if m.note)
     if files > 1:
         rate = [files / s for s in ours.seconds], [files / s for s in theirs.seconds]
         rows.append(median_row(f"{name}", "files/s", *rate, reference_name="sshd", target=targets[0], note=note))
