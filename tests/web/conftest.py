@@ -56,14 +56,30 @@ def log_in(browser: WebDriver, live_server: LiveServer, username: str = "olivia"
 
 
 def click_and_wait(browser: WebDriver, element: WebElement) -> None:
-    """Click a submit button and wait until the next page has replaced this one."""
+    """Click a submit button and wait until the next page has replaced this one.
+
+    Chromium answers a question about the old page's element either "stale" or, while it is
+    swapping documents, "Node ... does not belong to the document": both mean it was replaced.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 20).until(expected_conditions.staleness_of(page))
+
+    def replaced(_: WebDriver) -> bool:
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" not in str(exc):
+                raise
+            return True
+        return False
+
+    WebDriverWait(browser, 20).until(replaced)
 
 
 def open_page(browser: WebDriver, url: str, ready_id: str) -> None:
