@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.db.models import QuerySet
+
 from albums.models import Album
 from albums.services import FilePath
 from devices import paths as device_paths
@@ -64,8 +66,13 @@ def planned_jobs(account_id: int) -> list[PhotoJob]:
     return list(selectors.planned_jobs(account_id=account_id))
 
 
+def _named_job(account_id: int, name: str) -> QuerySet[PhotoJob]:
+    """The planned job of this account with this folder name (at most one)."""
+    return selectors.planned_jobs(account_id=account_id).filter(internal_name=name)
+
+
 def find_job(account_id: int, name: str) -> PhotoJob | None:
-    return selectors.planned_jobs(account_id=account_id).filter(internal_name=name).first()
+    return _named_job(account_id, name).first()
 
 
 def albums_of(job: PhotoJob) -> list[Album]:
@@ -78,8 +85,11 @@ def albums_of(job: PhotoJob) -> list[Album]:
 def _lookup(account_id: int, job_name: str, album_name: str | None) -> tuple[PhotoJob | None, Album | None]:
     """The planned job and its album a path names: one query when both exist (every open and close)."""
     if album_name is not None:
-        jobs = selectors.planned_jobs(account_id=account_id).filter(internal_name=job_name)
-        album = Album.objects.select_related("job").filter(job__in=jobs, name__iexact=album_name).first()
+        album = (
+            Album.objects.select_related("job")
+            .filter(job__in=_named_job(account_id, job_name), name__iexact=album_name)
+            .first()
+        )
         if album is not None:
             return album.job, album
     return find_job(account_id, job_name), None
